@@ -1,0 +1,86 @@
+# vmbackup.azure — `make demo` runs the scan/remediate demo, `make test` runs every test.
+# Both set themselves up: .venv from pinned constraints, apt packages, the repo linked
+# as a collection under .collections/, and ansible-test's offline bootstrap.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell tools/find-python)
+PYMINOR := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+CONSTRAINTS := requirements/constraints-py$(if $(filter 3.11,$(PYMINOR)),3.11,3.13).txt
+VENV := .venv
+BIN := $(VENV)/bin
+COLL := .collections/ansible_collections/vmbackup/azure
+APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup venv deps demo bench test units integration molecule sanity lint fmt constraints docs clean
+
+help:
+	@echo "make demo   - scan, remediate and re-scan the built-in demo fleet"
+	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
+	@echo "make bench  - scan 50+ simulated Windows hosts and print the cost"
+
+setup: venv deps $(COLL)
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements/requirements.in $(CONSTRAINTS)
+	@echo "== .venv with $(PYTHON) ($(PYMINOR)), constraints $(CONSTRAINTS)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/requirements.in -c $(CONSTRAINTS)
+	touch $@
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "== apt-get install$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@tools/ansible-test-offline
+
+$(COLL):
+	mkdir -p $(dir $(COLL))
+	ln -sfn ../../.. $(COLL)
+
+demo: setup
+	$(BIN)/python tools/demo.py
+
+bench: setup
+	$(BIN)/python tools/bench.py --hosts 60
+
+units: setup
+	$(BIN)/python -m pytest -q -n 2 tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration
+
+molecule: setup
+	$(BIN)/molecule test --all
+
+sanity: setup
+	tools/run-sanity
+
+lint: setup
+	$(BIN)/ruff check plugins tests tools
+	$(BIN)/ruff format --check plugins tests tools
+	$(BIN)/ansible-lint --profile production
+
+test: setup
+	tools/run-sanity
+	$(MAKE) --no-print-directory lint
+	$(BIN)/molecule test --all
+	$(BIN)/python -m pytest -n 2 tests/unit tests/integration
+
+fmt: setup
+	$(BIN)/ruff format plugins tests tools
+	$(BIN)/ruff check --fix plugins tests tools
+
+constraints:
+	$(BIN)/python -m pip freeze --exclude-editable > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .collections build tests/output reports
