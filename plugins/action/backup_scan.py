@@ -1,0 +1,123 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for vmbackup.azure.backup_scan: one gather per host, every check in Python."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import (
+    checks_for,
+    evaluate,
+    evaluation_error,
+    not_applicable,
+    options_from_vars,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import probe_args
+
+ARGUMENT_SPEC = {
+    "codes": {"type": "list", "elements": "str", "default": []},
+    "options": {"type": "dict", "default": {}},
+}
+
+
+class ScanError(Exception):
+    """The gather step failed; every selected check reports status error."""
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def _os_family(self) -> str:
+        # The same test ansible.windows uses: Windows hosts run the PowerShell shell.
+        return "windows" if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell" else "linux"
+
+    def _gather_windows(self, task_vars: dict) -> dict:
+        res = self._execute_module(
+            module_name="ansible.windows.win_powershell",
+            module_args=probe_args(),
+            task_vars=task_vars,
+        )
+        if res.get("failed") or res.get("skipped"):
+            raise ScanError(f"the Windows probe failed: {res.get('msg') or res.get('error') or res}")
+        output = res.get("output") or []
+        if len(output) != 1 or not isinstance(output[0], dict):
+            raise ScanError(f"the Windows probe returned {len(output)} objects, expected 1")
+        return output[0]
+
+    def _gather_linux(self, task_vars: dict, options: dict) -> dict:
+        fs_opts = options.get("UserErrorFsFreezeFailed") or {}
+        args = {}
+        if fs_opts.get("mounts"):
+            args["ext_mounts"] = fs_opts["mounts"]
+        res = self._execute_module(
+            module_name="vmbackup.azure.linux_backup_facts",
+            module_args=args,
+            task_vars=task_vars,
+        )
+        if res.get("failed"):
+            raise ScanError(f"linux_backup_facts failed: {res.get('msg')}")
+        return (res.get("ansible_facts") or {}).get("vmbackup_linux") or {}
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            for code in args["codes"]:
+                lookup(code)
+            for code in args["options"]:
+                lookup(code)
+        except KeyError as exc:
+            result.update(failed=True, msg=to_text(exc.args[0] if exc.args else exc))
+            return result
+        explicit = {lookup(code)["code"]: value for code, value in args["options"].items()}
+        checks = checks_for(args["codes"])
+
+        def lookup_var(name):
+            if name not in task_vars:
+                raise KeyError(name)
+            return self._templar.template(task_vars[name])
+
+        # What each fix role would do with this host's variables; explicit options win.
+        options = {}
+        for code in checks:
+            options[code] = options_from_vars(code, lookup_var)
+            options[code].update(explicit.get(code) or {})
+
+        os_family = self._os_family()
+        wanted = {family for family, _ in checks.values()}
+        executions = 0
+        try:
+            if os_family not in wanted:
+                gathered = {}
+            elif os_family == "windows":
+                executions += 1
+                gathered = self._gather_windows(task_vars)
+            else:
+                executions += 1
+                gathered = self._gather_linux(task_vars, options)
+            findings = evaluate(checks, os_family, gathered, options)
+        except (ScanError, AnsibleError) as exc:
+            findings = [
+                evaluation_error(code, exc) if family == os_family else not_applicable(code, os_family)
+                for code, (family, _) in checks.items()
+            ]
+
+        for finding in findings:
+            entry = lookup(finding["error_code"])
+            finding.setdefault("doc_url", entry.get("doc_url", ""))
+        result.update(
+            changed=False,
+            os_family=os_family,
+            findings=findings,
+            remote_executions=executions,
+            failing=sorted(f["error_code"] for f in findings if f["status"] == "fail"),
+        )
+        return result
