@@ -17,7 +17,7 @@ description:
   - A host without a result (unreachable, or failed before the scan) is reported as such, never dropped.
   - Returns a short fixed-width table for the terminal.
   - Writing the report is a controller-side side effect and is not counted as a change; run the task
-    with C(check_mode: false) inside a check-mode scan.
+    with C(check_mode=false) inside a check-mode scan.
 options:
   hosts:
     description: Every host the report must account for, in report order.
@@ -45,7 +45,7 @@ options:
 attributes:
   check_mode:
     support: none
-    description: Writes a file on the controller; run it with C(check_mode: false).
+    description: Writes a file on the controller; run it with C(check_mode=false).
   diff_mode:
     support: none
   action:
@@ -53,7 +53,7 @@ attributes:
   platform:
     platforms: [posix]
 author:
-  - vmbackup.azure contributors
+  - vmbackup.azure maintainers (@vmbackup)
 """
 
 EXAMPLES = r"""

@@ -43,7 +43,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: The scan never changes anything; it is meant to run with C(check_mode: true).
+    description: The scan never changes anything; it is meant to run with C(check_mode=true).
   diff_mode:
     support: none
   action:
@@ -51,7 +51,7 @@ attributes:
   platform:
     platforms: [windows, posix]
 author:
-  - vmbackup.azure contributors
+  - vmbackup.azure maintainers (@vmbackup)
 seealso:
   - module: vmbackup.azure.backup_report
   - module: vmbackup.azure.vss_writers
