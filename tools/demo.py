@@ -86,8 +86,10 @@ def main() -> int:
     try:
         banner("Building the demo fleet")
         linux = linux_testhost.setup(WORKDIR)
-        print(f"Linux test host: sshd on 127.0.0.1:{linux['port']}, unclean ext4 {linux['disk']['device']} "
-              f"mounted at {linux['disk']['mountpoint']}")
+        print(
+            f"Linux test host: sshd on 127.0.0.1:{linux['port']}, unclean ext4 {linux['disk']['device']} "
+            f"mounted at {linux['disk']['mountpoint']}"
+        )
         inventory = build_inventory(fleet, linux)
         print(f"inventory: {os.path.relpath(inventory, ROOT)}")
 
@@ -101,10 +103,12 @@ def main() -> int:
             inventory,
             "remediate.yml",
             "-e",
-            json.dumps({
-                "extension_failed_vss_writer_in_bad_state_restart": True,
-                "user_error_fs_freeze_failed_repair": True,
-            }),
+            json.dumps(
+                {
+                    "extension_failed_vss_writer_in_bad_state_restart": True,
+                    "user_error_fs_freeze_failed_repair": True,
+                }
+            ),
         )
 
         banner("3/3 Scan again")
@@ -113,8 +117,10 @@ def main() -> int:
         banner("Result")
         first, second = summary(before), summary(after)
         for host in first:
-            print(f"  {host:<16} before: {', '.join(first[host]) or 'clean':<60} after: "
-                  f"{', '.join(second.get(host, [])) or 'clean'}")
+            print(
+                f"  {host:<16} before: {', '.join(first[host]) or 'clean':<60} after: "
+                f"{', '.join(second.get(host, [])) or 'clean'}"
+            )
         print(f"\nreports: {os.path.relpath(before, ROOT)}  {os.path.relpath(after, ROOT)}")
         print(f"demo took {time.monotonic() - started:.0f} s")
         still = {host: codes for host, codes in second.items() if codes}

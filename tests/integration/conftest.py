@@ -14,6 +14,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATES = os.path.join(ROOT, "tests", "sim", "states")
 BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
 def run_playbook(inventory, playbook, *args, extra_vars=None, json_output=False, check=False):
@@ -67,3 +68,16 @@ def sim_fleet(tmp_path):
         return path, states
 
     return make
+
+
+@pytest.fixture(scope="module")
+def linux_host(tmp_path_factory):
+    """A real Linux test host: sshd on 127.0.0.1 (this machine) with an unclean ext4 disk on a loop device."""
+    import linux_testhost
+
+    workdir = tmp_path_factory.mktemp("linux-host")
+    host = linux_testhost.up(str(workdir))
+    try:
+        yield host
+    finally:
+        linux_testhost.teardown(str(workdir))

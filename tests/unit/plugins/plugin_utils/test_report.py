@@ -8,12 +8,11 @@ import os
 
 import jsonschema
 import pytest
-
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
-NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
 
 
 def finding(code, status, detail="d", fix=""):

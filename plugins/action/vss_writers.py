@@ -1,0 +1,235 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for vmbackup.azure.vss_writers (fix for ExtensionFailedVssWriterInBadState).
+
+Read -> decide -> act, as ansible.windows' win_updates/win_reboot do: one read-only
+win_powershell probe (runs in check mode too), the plan in Python on the controller (the same
+evaluator the scan uses), then ansible.windows.win_service ``state: restarted`` per allowed
+service. The remote module owns check mode; this plugin only gates its own second probe.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
+    STABLE,
+    assess_vss,
+    normalize_extra_map,
+    state_text,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
+    ProbeError,
+    probe_args,
+    probe_from_result,
+)
+
+display = Display()
+
+ARGUMENT_SPEC = {
+    "restart": {"type": "bool", "default": False},
+    "allowed_services": {"type": "list", "elements": "str"},
+    "extra_writer_services": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "name": {"type": "str"},
+            "writer_id": {"type": "str"},
+            "service": {"type": "str", "required": True},
+            "disruptive": {"type": "bool"},
+        },
+        "required_one_of": [["name", "writer_id"]],
+    },
+    "force_dependent_services": {"type": "bool", "default": False},
+}
+
+
+class _ResultError(Exception):
+    """Fail the task with ``msg`` and keep what was learned so far in ``result``."""
+
+    def __init__(self, msg, **result):
+        super().__init__(msg)
+        self.result = result
+
+
+def _writers_text(writers):
+    if not writers:
+        return ""
+    return "".join(f"{w['name']} {{{w['writer_id']}}}: {state_text(w)}\n" for w in writers)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+
+        result = {}
+        task_vars = task_vars or {}
+        try:
+            result = super().run(tmp, task_vars)
+            del tmp  # tmp no longer has any effect
+            # Bad input fails here, before anything runs on the host, naming the option.
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            try:
+                normalize_extra_map(_rows_without_none(args["extra_writer_services"]))
+            except ValueError as exc:
+                raise AnsibleActionFail(f"Invalid value for 'extra_writer_services': {exc}") from None
+            result.update(self._run(task_vars, args))
+            result["invocation"] = {"module_args": args}
+        except Exception as exc:  # a helper raises; run() turns it into the task result
+            if isinstance(exc, _ResultError):
+                result.update(exc.result)
+            if isinstance(exc, AnsibleConnectionFailure):
+                result["unreachable"] = True
+            else:
+                result["failed"] = True
+            result["msg"] = to_text(exc)
+            if not isinstance(exc, (AnsibleActionFail, _ResultError, ProbeError)):
+                result["exception"] = traceback.format_exc()
+        # Results of the modules this plugin ran must not leak their invocation (the probe script).
+        if "invocation" in result:
+            result["invocation"] = {"module_args": _public_args(result["invocation"].get("module_args", {}))}
+        return result
+
+    # ------------------------------------------------------------------ steps
+
+    def _probe(self, task_vars):
+        module_result = self._execute_module(
+            module_name="ansible.windows.win_powershell",
+            module_args=probe_args(),
+            task_vars=task_vars,
+        )
+        return probe_from_result(module_result)
+
+    def _restart(self, task_vars, service, force_dependent_services):
+        module_result = self._execute_module(
+            module_name="ansible.windows.win_service",
+            module_args={
+                "name": service,
+                "state": "restarted",
+                "force_dependent_services": force_dependent_services,
+            },
+            task_vars=task_vars,
+        )
+        for warning in module_result.get("warnings", []) or []:
+            if isinstance(warning, str):
+                display.warning(warning)
+        return module_result
+
+    def _run(self, task_vars, args):
+        host = task_vars.get("inventory_hostname")
+        options = {
+            "restart": args["restart"],
+            "allowed_services": args["allowed_services"],
+            "extra_writer_services": _rows_without_none(args["extra_writer_services"]),
+            "force_dependent_services": args["force_dependent_services"],
+        }
+        probe = self._probe(task_vars)
+        finding, writers, plan = assess_vss(probe, options)
+        out = {"changed": False, "finding": finding}
+        if finding["status"] == "error":
+            raise _ResultError(finding["detail"], **out)
+
+        not_allowed = [
+            {k: a[k] for k in ("service", "writers", "disruptive", "reason")}
+            for a in plan["actions"]
+            if not a["allowed"]
+        ]
+        out.update(
+            {
+                "writers_before": writers,
+                "writers_after": writers,
+                "writers_after_predicted": False,
+                "restarted_services": [],
+                "unmapped_writers": plan["unmapped"],
+                "not_allowed": not_allowed,
+                "missing_services": plan["missing_services"],
+            }
+        )
+
+        restarted = []
+        for action in plan["actions"]:
+            if not action["allowed"]:
+                continue
+            display.vv(f"vss_writers: restarting {action['service']} for {action['writers']}", host=host)
+            module_result = self._restart(task_vars, action["service"], args["force_dependent_services"])
+            if module_result.get("failed"):
+                out["restarted_services"] = restarted
+                out["changed"] = bool(restarted)
+                msg = module_result.get("msg") or "win_service failed"
+                raise _ResultError(f"failed to restart {action['service']}: {msg}", **out)
+            if module_result.get("changed"):
+                restarted.append(action["service"])
+                out["changed"] = True
+        out["restarted_services"] = restarted
+
+        fixed = {name for action in plan["actions"] if action["service"] in restarted for name in action["writers"]}
+        if restarted and self._task.check_mode:
+            # Nothing ran on the host: predict that the restarted services' writers become stable.
+            out["writers_after"] = [
+                dict(w, state=STABLE, last_error="") if w["name"] in fixed and w["state"] != STABLE else w
+                for w in writers
+            ]
+            out["writers_after_predicted"] = True
+        elif restarted:
+            after_finding, after_writers, _after_plan = assess_vss(self._probe(task_vars), options)
+            if after_writers is None:
+                raise _ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+            out["writers_after"] = after_writers
+            still = [w for w in after_writers if w["name"] in fixed and w["state"] != STABLE]
+            if still:
+                raise _ResultError(
+                    f"writers still not stable after restarting {', '.join(restarted)}: "
+                    + ", ".join(f"'{w['name']}' {state_text(w)}" for w in still),
+                    **out,
+                )
+
+        left = [w for w in out["writers_after"] if w["state"] != STABLE]
+        if left:
+            why = _why_left(plan)
+            display.warning(
+                f"{host}: VSS writers left not stable: "
+                + "; ".join(f"'{w['name']}' ({why.get(w['name'], 'not planned')})" for w in left)
+            )
+        if self._task.diff:
+            out["diff"] = {
+                "before_header": "vss writers (before)",
+                "after_header": "vss writers (after)" + (" (predicted)" if out["writers_after_predicted"] else ""),
+                "before": _writers_text(writers),
+                "after": _writers_text(out["writers_after"]),
+            }
+        return out
+
+
+def _why_left(plan):
+    """writer name -> why the plan does not restart its service."""
+    why = {}
+    for action in plan["actions"]:
+        if not action["allowed"]:
+            for name in action["writers"]:
+                why[name] = f"{action['service']} not restarted: {action['reason']}"
+    for entry in plan["missing_services"]:
+        for name in entry["writers"]:
+            why[name] = f"service {entry['service']} is not installed"
+    for writer in plan["unmapped"]:
+        why[writer["name"]] = "no trusted service mapping: reported, never guessed"
+    return why
+
+
+def _rows_without_none(rows):
+    """Sub-options not given come back as None from validation; the map wants them absent."""
+    return [{k: v for k, v in row.items() if v is not None} for row in rows or []]
+
+
+def _public_args(module_args):
+    """Task args as the user sees them: no internal (underscore) keys."""
+    return {k: copy.deepcopy(v) for k, v in (module_args or {}).items() if not str(k).startswith("_")}

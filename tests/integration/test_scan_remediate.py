@@ -1,0 +1,149 @@
+"""Playbook-level tests of scan.yml and remediate.yml on simulated Windows hosts and a real Linux host.
+
+- the scan changes nothing (state files byte-identical, the ext4 disk still unclean and mounted as before) and writes a report
+  the JSON schema accepts, with every host accounted for (an unreachable one too);
+- scan.yml and remediate.yml --check agree on every host and error code;
+- remediate.yml refuses an unknown error code before any host is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import jsonschema
+import pytest
+import yaml
+from conftest import ROOT, run_playbook, task_results
+
+import linux_testhost  # tools/linux_testhost.py, put on sys.path by conftest
+
+SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
+FLEET = {
+    "win-tw": "vss_system_writer_timeout_zh-TW.yml",
+    "win-de": "vss_multi_failed_de-DE.yml",
+    "win-fr": "vss_stuck_fr-FR.yml",
+    "win-down": "vss_service_down.yml",
+    "win-ok": "healthy.yml",
+}
+OPT_IN = {
+    "extension_failed_vss_writer_in_bad_state_restart": True,
+    "user_error_fs_freeze_failed_repair": True,
+}
+FIX_MODULES = {
+    "ExtensionFailedVssWriterInBadState": "vss_writers",
+    "UserErrorFsFreezeFailed": "ext_filesystems",
+}
+
+
+def sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+@pytest.fixture
+def fleet(sim_fleet, linux_host, tmp_path):
+    """Simulated Windows hosts + one real Linux host (sshd on loopback, unclean ext4 loop disk) + one unreachable."""
+    inventory, states = sim_fleet(FLEET)
+    data = yaml.safe_load(inventory.read_text())
+    data["all"]["children"]["linux"] = {
+        "hosts": {
+            "lnx": {**linux_host["vars"], "user_error_fs_freeze_failed_mounts": [linux_host["mountpoint"]]},
+            "lnx-gone": {**linux_host["vars"], "ansible_port": 1, "ansible_ssh_timeout": 3},
+        }
+    }
+    inventory.write_text(yaml.safe_dump(data))
+    return inventory, states, linux_host
+
+
+def read_report(path):
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    with open(SCHEMA, encoding="utf-8") as handle:
+        jsonschema.validate(report, json.load(handle))
+    return report
+
+
+def statuses(report):
+    return {
+        (host["host"], finding["error_code"]): finding["status"]
+        for host in report["hosts"]
+        for finding in host["findings"]
+    }
+
+
+def test_scan_changes_nothing_and_reports_every_host(fleet, tmp_path):
+    inventory, states, linux = fleet
+    before = {name: sha256(path) for name, path in states.items()}
+    disk_before = (linux_testhost.fs_state(linux["disk"]["loopdev"]), linux_testhost.mount_entry(linux["mountpoint"]))
+    report_path = tmp_path / "scan.json"
+
+    proc = run_playbook(inventory, "playbooks/scan.yml", extra_vars={"vmbackup_report_path": str(report_path)})
+
+    # lnx-gone is unreachable: the run reports it but the other hosts are scanned.
+    assert "lnx-gone" in proc.stdout
+    report = read_report(report_path)
+    assert {name: sha256(path) for name, path in states.items()} == before
+    disk_after = (linux_testhost.fs_state(linux["disk"]["loopdev"]), linux_testhost.mount_entry(linux["mountpoint"]))
+    assert disk_after == disk_before and disk_before[0] == "not clean"
+    hosts = {h["host"]: h for h in report["hosts"]}
+    assert set(hosts) == set(FLEET) | {"lnx", "lnx-gone"}
+    assert hosts["lnx-gone"]["reachable"] is False
+
+    got = statuses(report)
+    assert got[("win-tw", "ExtensionFailedVssWriterInBadState")] == "fail"
+    assert got[("win-de", "ExtensionFailedVssWriterInBadState")] == "fail"
+    assert got[("win-down", "ExtensionFailedVssWriterInBadState")] == "error"
+    assert got[("win-ok", "ExtensionFailedVssWriterInBadState")] == "pass"
+    assert got[("win-ok", "UserErrorFsFreezeFailed")] == "not_applicable"
+    assert got[("lnx", "UserErrorFsFreezeFailed")] == "fail"
+    assert got[("lnx", "ExtensionFailedVssWriterInBadState")] == "not_applicable"
+    tw = next(f for f in hosts["win-tw"]["findings"] if f["error_code"] == "ExtensionFailedVssWriterInBadState")
+    assert "System Writer" in tw["detail"] and "CryptSvc" in tw["fix"]
+    assert tw["doc_url"].startswith("https://learn.microsoft.com/")
+
+    # One remote execution per host for the whole scan.
+    for name, path in states.items():
+        with open(f"{path}.log.jsonl", encoding="utf-8") as handle:
+            assert sum(1 for _ in handle) == 1, name
+
+
+@pytest.mark.parametrize("opt_in", [False, True], ids=["defaults", "opted-in"])
+def test_scan_and_remediate_check_agree(fleet, tmp_path, opt_in):
+    inventory, states, linux = fleet
+    extra = dict(OPT_IN) if opt_in else {}
+    report_path = tmp_path / "scan.json"
+    run_playbook(inventory, "playbooks/scan.yml", extra_vars={**extra, "vmbackup_report_path": str(report_path)})
+    scan = statuses(read_report(report_path))
+
+    before = {name: sha256(path) for name, path in states.items()}
+    proc = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=extra, check=True, json_output=True)
+    assert {name: sha256(path) for name, path in states.items()} == before, "--check changed a host"
+
+    compared = 0
+    for code, module in FIX_MODULES.items():
+        for host, result in task_results(proc.json, module).items():
+            finding = result["finding"]
+            assert finding["error_code"] == code
+            assert finding["status"] == scan[(host, code)], (host, code, finding, proc.stdout[-3000:])
+            compared += 1
+            # What the scan says would be fixed is exactly what --check reports as a change.
+            would_fix = any(a.get("allowed") for a in finding.get("actions", []))
+            assert result.get("changed", False) == would_fix, (host, result)
+    assert compared == len(FLEET) + 1  # every Windows host (VSS) + the Linux host (ext4)
+
+
+def test_unknown_error_code_fails_before_any_host_is_touched(fleet):
+    inventory, states, _ = fleet
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        extra_vars={"vmbackup_error_codes": ["ExtensionFailedVssWriterInBadState", "NoSuchCode"]},
+    )
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "NoSuchCode" in out
+    assert "UserErrorFsFreezeFailed" in out  # the message lists the valid codes
+    for path in states.values():
+        assert not os.path.exists(f"{path}.log.jsonl"), "a host was contacted"
