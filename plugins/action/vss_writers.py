@@ -10,6 +10,8 @@ service. The remote module owns check mode; this plugin only gates its own secon
 
 from __future__ import annotations
 
+import time
+
 import copy
 import traceback
 
@@ -47,7 +49,11 @@ ARGUMENT_SPEC = {
         "required_one_of": [["name", "writer_id"]],
     },
     "force_dependent_services": {"type": "bool", "default": False},
+    "settle_timeout": {"type": "int", "default": 30},
 }
+
+# Seconds between probes while waiting for restarted writers to report stable again.
+SETTLE_INTERVAL = 5
 
 
 class _ResultError(Exception):
@@ -181,14 +187,22 @@ class ActionModule(ActionBase):
             ]
             out["writers_after_predicted"] = True
         elif restarted:
-            after_finding, after_writers, _after_plan = assess_vss(self._probe(task_vars), options)
-            if after_writers is None:
-                raise _ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+            # A restarted service's writers re-register within seconds on real Windows, not at once:
+            # probe again until they are stable or settle_timeout runs out.
+            deadline = time.monotonic() + args["settle_timeout"]
+            while True:
+                after_finding, after_writers, _after_plan = assess_vss(self._probe(task_vars), options)
+                if after_writers is None:
+                    raise _ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+                still = [w for w in after_writers if w["name"] in fixed and w["state"] != STABLE]
+                remaining = deadline - time.monotonic()
+                if not still or remaining <= 0:
+                    break
+                time.sleep(min(SETTLE_INTERVAL, remaining))
             out["writers_after"] = after_writers
-            still = [w for w in after_writers if w["name"] in fixed and w["state"] != STABLE]
             if still:
                 raise _ResultError(
-                    f"writers still not stable after restarting {', '.join(restarted)}: "
+                    f"writers still not stable {args['settle_timeout']} s after restarting {', '.join(restarted)}: "
                     + ", ".join(f"'{w['name']}' {state_text(w)}" for w in still),
                     **out,
                 )

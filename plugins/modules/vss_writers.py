@@ -70,6 +70,13 @@ options:
       - When V(false) a service with running dependents is not restarted and is reported in RV(not_allowed).
     type: bool
     default: false
+  settle_timeout:
+    description:
+      - After restarting services, how many seconds to keep probing (every 5 s) until their writers report
+        stable again; writers re-register within seconds of a service restart, not at once.
+      - Writers still not stable then fail the task.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

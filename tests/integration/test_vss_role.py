@@ -144,13 +144,18 @@ def test_without_opt_in_nothing_changes(sim_fleet, playbook):
 
 
 def test_writer_that_does_not_recover_fails_naming_it(sim_fleet, playbook):
-    inventory, _states = sim_fleet({"win-fr": "vss_stuck_fr-FR.yml"})
-    proc, results = run(inventory, playbook, extra_vars=RESTART)
+    inventory, states = sim_fleet({"win-fr": "vss_stuck_fr-FR.yml"})
+    extra = dict(RESTART, extension_failed_vss_writer_in_bad_state_settle_timeout=6)
+    proc, results = run(inventory, playbook, extra_vars=extra)
     assert proc.returncode != 0
     res = results["win-fr"]
     assert res["failed"] is True
-    assert "System Writer" in res["msg"] and "still not stable" in res["msg"]
+    assert "System Writer" in res["msg"] and "still not stable 6 s after" in res["msg"]
     assert res["restarted_services"] == ["CryptSvc"]
+    # probe, restart, then probes until settle_timeout ran out (at once, after 5 s, after 6 s)
+    modules = [entry["module"] for entry in log_lines(states["win-fr"])]
+    assert modules[:2] == ["ansible.windows.win_powershell", "ansible.windows.win_service"]
+    assert modules[2:] == ["ansible.windows.win_powershell"] * 3
 
 
 def test_vss_down_is_an_error(sim_fleet, playbook):

@@ -1,0 +1,164 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``win_ping``, ``win_command``/``win_shell`` (a small whitelist) and ``win_powershell``
+(only the vmbackup.azure probe, recognised by its marker line).
+
+win_powershell follows ansible.windows ``win_powershell.ps1``: in check mode a script without
+``[CmdletBinding(SupportsShouldProcess)]`` is not run and the module returns
+``changed: true, msg: "skipped, running in check mode"`` (no ``skipped`` key: that is what the
+module does). ``output`` goes through the module's ``depth`` limit (default 2) like
+``Convert-OutputObject``: beyond it, lists become space-joined strings and objects become their
+type name (we render ``System.Collections.Hashtable``; a ``[pscustomobject]`` would print
+``@{...}`` on Windows). So a probe that forgets ``depth:`` fails here as it would on Windows.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import UTC, datetime
+
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, services, vssadmin
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
+
+PROBE_MARKER = "# vmbackup.azure:windows_probe"
+PROBE_NAME = "vmbackup.azure.windows_probe"
+PROBE_VERSION = 1
+_SHOULD_PROCESS_RE = re.compile(
+    r"\[CmdletBinding\((?:[\w=\$]+,\s*)?SupportsShouldProcess(?:=\$true)?(?:,\s*[\w=\$]+)?\)\]", re.IGNORECASE
+)
+
+
+def win_ping(ctx) -> dict:
+    data = ctx.params.get("data")
+    if data == "crash":  # win_ping.ps1 throws on purpose
+        raise fail("Unhandled exception while executing module: boom")
+    return {"changed": False, "ping": data}
+
+
+def vss_writers_output(state) -> tuple[int, str]:
+    down = bool(state.data.get("vss_service_down"))
+    return vssadmin.render(services.visible_writers(state), state.locale, service_down=down)
+
+
+def _words(cmd: str) -> list[str]:
+    try:
+        words = shlex.split(cmd.replace("\\", "/"), posix=True)
+    except ValueError:
+        words = cmd.split()
+    return [w.lower() for w in words]
+
+
+def _run_whitelisted(state, cmd: str) -> tuple[int, str, str]:
+    """The commands the simulator knows. Anything else fails clearly."""
+    words = _words(cmd)
+    if words and re.sub(r"^.*/", "", words[0]) in ("vssadmin", "vssadmin.exe") and words[1:] == ["list", "writers"]:
+        rc, out = vss_writers_output(state)
+        return rc, out, ""
+    if words in (["hostname"], ["hostname.exe"]):
+        return 0, state.hostname + "\r\n", ""
+    raise fail(f"simulator: command not modelled: {cmd}")
+
+
+def _creates_removes(ctx) -> dict | None:
+    p = ctx.params
+    if p.get("creates") and files.find_file(ctx.state, p["creates"]) is not None:
+        return {"changed": False, "skipped": True, "msg": f"skipped, since {p['creates']} exists"}
+    if p.get("removes") and files.find_file(ctx.state, p["removes"]) is None:
+        return {"changed": False, "skipped": True, "msg": f"skipped, since {p['removes']} does not exist"}
+    return None
+
+
+def _command_result(ctx, cmd: str, with_stderr_lines: bool) -> dict:
+    skipped = _creates_removes(ctx)
+    if skipped:
+        return skipped
+    start = datetime.now(UTC)
+    rc, out, err = _run_whitelisted(ctx.state, cmd)
+    end = datetime.now(UTC)
+    result = {
+        "changed": True,
+        "cmd": cmd,
+        "rc": rc,
+        "stdout": out,
+        "stderr": err,
+        "stdout_lines": out.splitlines(),
+        "start": start.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "end": end.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "delta": str(end - start),
+    }
+    if with_stderr_lines:
+        result["stderr_lines"] = err.splitlines()
+    if rc != 0:
+        result["failed"] = True
+        result["msg"] = "non-zero return code"
+    return result
+
+
+def win_command(ctx) -> dict:
+    p = ctx.params
+    argv = p.get("argv")
+    cmd = " ".join(str(a) for a in argv) if argv else (p.get("cmd") or p.get("_raw_params") or "")
+    if not cmd:
+        raise fail("one of the following is required: _raw_params, cmd, argv")
+    return _command_result(ctx, str(cmd), with_stderr_lines=True)
+
+
+def win_shell(ctx) -> dict:
+    return _command_result(ctx, str(ctx.params["cmd"]).strip(), with_stderr_lines=False)
+
+
+def ps_convert(obj, depth: int):
+    """Convert-OutputObject (win_powershell.ps1), for the JSON-like values we produce."""
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
+    if depth < 0:
+        if isinstance(obj, (list, tuple)):
+            return " ".join(str(ps_convert(x, -1)) for x in obj)
+        return "System.Collections.Hashtable"
+    if isinstance(obj, (list, tuple)):
+        return [ps_convert(x, depth - 1) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): ps_convert(v, depth - 1) for k, v in obj.items()}
+    return str(obj)
+
+
+def probe_output(state) -> dict:
+    """The probe object (docs/architecture.md, "The Windows probe")."""
+    rc, out = vss_writers_output(state)
+    return {
+        "probe": PROBE_NAME,
+        "version": PROBE_VERSION,
+        "computer_name": state.hostname,
+        "locale": state.locale,
+        "vssadmin": {"rc": rc, "stdout": out},
+        "services": services.probe_services(state),
+    }
+
+
+def win_powershell(ctx) -> dict:
+    p = ctx.params
+    script = p.get("script")
+    if script is None:
+        raise fail("simulator: script not modelled: win_powershell with 'path' (only inline scripts are simulated)")
+    if p.get("creates") and files.find_file(ctx.state, p["creates"]) is not None:
+        return {"changed": False, "msg": f"skipped, since {p['creates']} exists"}
+    if p.get("removes") and files.find_file(ctx.state, p["removes"]) is None:
+        return {"changed": False, "msg": f"skipped, since {p['removes']} does not exist"}
+    if ctx.check_mode and not _SHOULD_PROCESS_RE.search(script):
+        return {"changed": True, "msg": "skipped, running in check mode"}
+    if not any(line.strip() == PROBE_MARKER for line in script.splitlines()):
+        raise fail(f"simulator: script not modelled (only scripts with the line '{PROBE_MARKER}' are simulated)")
+    depth = p.get("depth")
+    return {
+        "changed": False,
+        "result": {},
+        "host_out": "",
+        "host_err": "",
+        "output": ps_convert([probe_output(ctx.state)], 2 if depth is None else int(depth)),
+        "error": [],
+        "warning": [],
+        "verbose": [],
+        "debug": [],
+        "information": [],
+    }
