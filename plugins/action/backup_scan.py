@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
@@ -104,6 +104,8 @@ class ActionModule(ActionBase):
                 executions += 1
                 gathered = self._gather_linux(task_vars, options)
             findings = evaluate(checks, os_family, gathered, options)
+        except AnsibleConnectionFailure:
+            raise  # the host is unreachable: Ansible reports it so, and so does the report
         except (ScanError, AnsibleError) as exc:
             findings = [
                 evaluation_error(code, exc) if family == os_family else not_applicable(code, os_family)
