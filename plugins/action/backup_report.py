@@ -10,7 +10,6 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, table
 
 ARGUMENT_SPEC = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import (
     checks_for,

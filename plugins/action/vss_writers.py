@@ -10,9 +10,8 @@ service. The remote module owns check mode; this plugin only gates its own secon
 
 from __future__ import annotations
 
-import time
-
 import copy
+import time
 import traceback
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure

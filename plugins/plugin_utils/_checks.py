@@ -12,11 +12,9 @@ import functools
 import os
 
 import yaml
-
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
 from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import evaluate_extfs
 from ansible_collections.vmbackup.azure.plugins.module_utils._vss import evaluate_vss
-
 
 # error code -> (os family the check runs on, evaluator(gathered facts, options) -> finding)
 CHECKS: dict[str, tuple[str, object]] = {
@@ -28,7 +26,7 @@ CHECKS: dict[str, tuple[str, object]] = {
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def role_options(role: str) -> dict[str, object]:
     """The role's variables, without the role prefix, with their defaults (from meta/argument_specs.yml)."""
     path = os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")

@@ -52,7 +52,7 @@ def build_report(hosts: list[str], results: dict, *, mode: str = "scan", version
             by_status[finding["status"]] += 1
     failing = [e["host"] for e in entries if any(f["status"] == "fail" for f in e["findings"])]
     problems = [e["host"] for e in entries if e["error"] or any(f["status"] == "error" for f in e["findings"])]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(timespec="seconds"),

@@ -1,7 +1,7 @@
 """Playbook-level tests of scan.yml and remediate.yml on simulated Windows hosts and a real Linux host.
 
-- the scan changes nothing (state files byte-identical, the ext4 disk still unclean and mounted as before) and writes a report
-  the JSON schema accepts, with every host accounted for (an unreachable one too);
+- the scan changes nothing (state files byte-identical, the ext4 disk still unclean and mounted as
+  before) and writes a report the JSON schema accepts, with every host accounted for (an unreachable one too);
 - scan.yml and remediate.yml --check agree on every host and error code;
 - remediate.yml refuses an unknown error code before any host is touched.
 """
@@ -13,11 +13,10 @@ import json
 import os
 
 import jsonschema
+import linux_testhost  # tools/linux_testhost.py, put on sys.path by conftest
 import pytest
 import yaml
 from conftest import ROOT, run_playbook, task_results
-
-import linux_testhost  # tools/linux_testhost.py, put on sys.path by conftest
 
 SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
 FLEET = {
