@@ -67,7 +67,7 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
 
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
             for code in args["codes"]:
                 lookup(code)
@@ -91,7 +91,7 @@ class ActionModule(ActionBase):
             options[code].update(explicit.get(code) or {})
 
         os_family = self._os_family()
-        wanted = {family for family, _ in checks.values()}
+        wanted = {family for family, dummy in checks.values()}
         executions = 0
         try:
             if os_family not in wanted:
@@ -108,7 +108,7 @@ class ActionModule(ActionBase):
         except (ScanError, AnsibleError) as exc:
             findings = [
                 evaluation_error(code, exc) if family == os_family else not_applicable(code, os_family)
-                for code, (family, _) in checks.items()
+                for code, (family, dummy) in checks.items()
             ]
 
         for finding in findings:

@@ -42,14 +42,21 @@ options:
     type: str
     default: scan
     choices: [scan, remediate, triage]
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   check_mode:
     support: none
-    description: Writes a file on the controller; run it with C(check_mode=false).
+    details: Writes a file on the controller; run it with C(check_mode=false).
   diff_mode:
     support: none
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   platform:
     platforms: [posix]
 author:

@@ -40,14 +40,21 @@ options:
       - V(UserErrorFsFreezeFailed) takes C(repair), C(mounts), C(exclude) (see M(vmbackup.azure.ext_filesystems)).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
 attributes:
   check_mode:
     support: full
-    description: The scan never changes anything; it is meant to run with C(check_mode=true).
+    details: The scan never changes anything; it is meant to run with C(check_mode=true).
   diff_mode:
     support: none
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   platform:
     platforms: [windows, posix]
 author:

@@ -76,8 +76,8 @@ seealso:
   - module: vmbackup.azure.linux_backup_facts
   - module: vmbackup.azure.backup_scan
   - name: UserErrorFsFreezeFailed
-    description: Microsoft's troubleshooting page.
-    link: https://learn.microsoft.com/azure/backup/backup-azure-vms-troubleshoot#usererrorfsfreezefailed---failed-to-freeze-one-or-more-mount-points-of-the-vm-to-take-a-file-system-consistent-snapshot
+    description: Microsoft's troubleshooting page, section UserErrorFsFreezeFailed.
+    link: https://learn.microsoft.com/azure/backup/backup-azure-vms-troubleshoot
 """
 
 EXAMPLES = r"""
