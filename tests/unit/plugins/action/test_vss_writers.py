@@ -226,7 +226,7 @@ def test_extra_writer_services_maps_unmapped_writer():
 
 def test_still_failed_after_restart_fails_naming_writers():
     still = [(SYSTEM, 1, "No error"), (REGISTRY, 9, "Timed out")]
-    result, _host = run({"restart": True}, [powershell_result(BROKEN), powershell_result(still)])
+    result, _host = run({"restart": True, "settle_timeout": 0}, [powershell_result(BROKEN), powershell_result(still)])
     assert result["failed"] is True
     assert "Registry Writer" in result["msg"] and "System Writer" not in result["msg"]
     assert result["changed"] is True and result["restarted_services"] == ["CryptSvc", "VSS"]
@@ -291,6 +291,7 @@ def test_invocation_has_only_user_args():
             "allowed_services": None,
             "extra_writer_services": [],
             "force_dependent_services": False,
+            "settle_timeout": 30,
         }
     }
     assert "script" not in str(result["invocation"])
