@@ -8,7 +8,6 @@ and plugins loaded by Ansible inside the same process see one consistent collect
 from __future__ import annotations
 
 import os
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, ".collections")

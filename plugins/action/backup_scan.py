@@ -15,7 +15,11 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import (
     not_applicable,
     options_from_vars,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import probe_args
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
+    ProbeError,
+    probe_args,
+    probe_from_result,
+)
 
 ARGUMENT_SPEC = {
     "codes": {"type": "list", "elements": "str", "default": []},
@@ -41,12 +45,10 @@ class ActionModule(ActionBase):
             module_args=probe_args(),
             task_vars=task_vars,
         )
-        if res.get("failed") or res.get("skipped"):
-            raise ScanError(f"the Windows probe failed: {res.get('msg') or res.get('error') or res}")
-        output = res.get("output") or []
-        if len(output) != 1 or not isinstance(output[0], dict):
-            raise ScanError(f"the Windows probe returned {len(output)} objects, expected 1")
-        return output[0]
+        try:
+            return probe_from_result(res)
+        except ProbeError as exc:
+            raise ScanError(str(exc)) from None
 
     def _gather_linux(self, task_vars: dict, options: dict) -> dict:
         fs_opts = options.get("UserErrorFsFreezeFailed") or {}

@@ -17,82 +17,97 @@ PROBE_VERSION = 1
 # Serialization depth for win_powershell output: probe -> services -> service -> dependencies.
 PROBE_DEPTH = 5
 
-PROBE_SCRIPT = r"""# vmbackup.azure:windows_probe
+# The script is assembled from named sections. Each section starts with the line
+# "# section: <name>", reads one area and stores it in $probe['<name>']; a section that throws
+# records its error in $probe.section_errors['<name>'] instead of stopping the whole probe.
+# Every section is read-only. The Windows simulator renders exactly the sections it finds.
+_HEADER = r"""# vmbackup.azure:windows_probe
 # Read-only: gathers what the vmbackup.azure checks need in one remote run.
 [CmdletBinding(SupportsShouldProcess)]
 param()
 
 $Ansible.Changed = $false
-
-# vssadmin prints localized text; the controller parses it by structure, not by words.
-$vssLines = @()
-$vssRc = -1
-try {
-    $vssLines = @(& vssadmin.exe list writers 2>&1 | ForEach-Object { [string]$_ })
-    $vssRc = $LASTEXITCODE
-}
-catch {
-    $vssLines = @([string]$_)
-    $vssRc = -1
-}
-
-$stateNames = @{
-    'Running' = 'running'
-    'Stopped' = 'stopped'
-    'Start Pending' = 'start_pending'
-    'Stop Pending' = 'stop_pending'
-    'Paused' = 'paused'
-}
-
-$controllers = @{}
-foreach ($controller in @(Get-Service -ErrorAction SilentlyContinue)) {
-    $controllers[$controller.Name] = $controller
-}
-
-$services = @(
-    foreach ($svc in @(Get-CimInstance -ClassName Win32_Service -ErrorAction SilentlyContinue)) {
-        $dependencies = @()
-        $dependents = @()
-        $controller = $controllers[$svc.Name]
-        if ($null -ne $controller) {
-            try {
-                $dependencies = @($controller.ServicesDependedOn | ForEach-Object { [string]$_.Name })
-                $dependents = @($controller.DependentServices | ForEach-Object { [string]$_.Name })
-            }
-            catch {
-                $dependencies = @()
-                $dependents = @()
-            }
-        }
-        $rawState = [string]$svc.State
-        $state = $stateNames[$rawState]
-        if ($null -eq $state) {
-            $state = $rawState.ToLowerInvariant().Replace(' ', '_')
-        }
-        [PSCustomObject]@{
-            name = [string]$svc.Name
-            display_name = [string]$svc.DisplayName
-            state = $state
-            start_mode = ([string]$svc.StartMode).ToLowerInvariant()
-            username = [string]$svc.StartName
-            dependencies = $dependencies
-            dependents = $dependents
-        }
-    }
-)
-
-[PSCustomObject]@{
+$probe = [ordered]@{
     probe = 'vmbackup.azure.windows_probe'
     version = 1
     computer_name = $env:COMPUTERNAME
     locale = (Get-Culture).Name
-    vssadmin = [PSCustomObject]@{
-        rc = $vssRc
-        stdout = $vssLines -join "`n"
-    }
-    services = $services
+    section_errors = @{}
 }
 """
+
+_FOOTER = r"""
+[PSCustomObject]$probe
+"""
+
+SECTIONS: dict[str, str] = {}
+
+SECTIONS["vssadmin"] = r"""# section: vssadmin
+# vssadmin prints localized text; the controller parses it by structure, not by words.
+try {
+    $vssLines = @(& vssadmin.exe list writers 2>&1 | ForEach-Object { [string]$_ })
+    $probe['vssadmin'] = [PSCustomObject]@{
+        rc = $LASTEXITCODE
+        stdout = $vssLines -join "`n"
+    }
+}
+catch {
+    $probe['vssadmin'] = [PSCustomObject]@{ rc = -1; stdout = [string]$_ }
+}
+"""
+
+SECTIONS["services"] = r"""# section: services
+try {
+    $stateNames = @{
+        'Running' = 'running'
+        'Stopped' = 'stopped'
+        'Start Pending' = 'start_pending'
+        'Stop Pending' = 'stop_pending'
+        'Paused' = 'paused'
+    }
+    $controllers = @{}
+    foreach ($controller in @(Get-Service -ErrorAction SilentlyContinue)) {
+        $controllers[$controller.Name] = $controller
+    }
+    $probe['services'] = @(
+        foreach ($svc in @(Get-CimInstance -ClassName Win32_Service -ErrorAction SilentlyContinue)) {
+            $dependencies = @()
+            $dependents = @()
+            $controller = $controllers[$svc.Name]
+            if ($null -ne $controller) {
+                $dependencies = @($controller.ServicesDependedOn | ForEach-Object { [string]$_.Name })
+                $dependents = @($controller.DependentServices | ForEach-Object { [string]$_.Name })
+            }
+            $rawState = [string]$svc.State
+            $state = $stateNames[$rawState]
+            if ($null -eq $state) {
+                $state = $rawState.ToLowerInvariant().Replace(' ', '_')
+            }
+            [PSCustomObject]@{
+                name = [string]$svc.Name
+                display_name = [string]$svc.DisplayName
+                state = $state
+                start_mode = ([string]$svc.StartMode).ToLowerInvariant()
+                username = [string]$svc.StartName
+                dependencies = $dependencies
+                dependents = $dependents
+            }
+        }
+    )
+}
+catch {
+    $probe.section_errors['services'] = [string]$_
+}
+"""
+
+
+def build_script(sections: dict[str, str] | None = None) -> str:
+    """The probe script with ``sections`` (default: all of them)."""
+    chosen = SECTIONS if sections is None else sections
+    return _HEADER + "\n".join(chosen.values()) + _FOOTER
+
+
+PROBE_SCRIPT = build_script()
 
 
 class ProbeError(Exception):

@@ -18,12 +18,10 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, services, vssadmin
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, probe
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
-PROBE_MARKER = "# vmbackup.azure:windows_probe"
-PROBE_NAME = "vmbackup.azure.windows_probe"
-PROBE_VERSION = 1
+PROBE_MARKER = probe.PROBE_MARKER
 _SHOULD_PROCESS_RE = re.compile(
     r"\[CmdletBinding\((?:[\w=\$]+,\s*)?SupportsShouldProcess(?:=\$true)?(?:,\s*[\w=\$]+)?\)\]", re.IGNORECASE
 )
@@ -34,11 +32,6 @@ def win_ping(ctx) -> dict:
     if data == "crash":  # win_ping.ps1 throws on purpose
         raise fail("Unhandled exception while executing module: boom")
     return {"changed": False, "ping": data}
-
-
-def vss_writers_output(state) -> tuple[int, str]:
-    down = bool(state.data.get("vss_service_down"))
-    return vssadmin.render(services.visible_writers(state), state.locale, service_down=down)
 
 
 def _words(cmd: str) -> list[str]:
@@ -53,7 +46,7 @@ def _run_whitelisted(state, cmd: str) -> tuple[int, str, str]:
     """The commands the simulator knows. Anything else fails clearly."""
     words = _words(cmd)
     if words and re.sub(r"^.*/", "", words[0]) in ("vssadmin", "vssadmin.exe") and words[1:] == ["list", "writers"]:
-        rc, out = vss_writers_output(state)
+        rc, out = probe.vss_writers_output(state)
         return rc, out, ""
     if words in (["hostname"], ["hostname.exe"]):
         return 0, state.hostname + "\r\n", ""
@@ -123,19 +116,6 @@ def ps_convert(obj, depth: int):
     return str(obj)
 
 
-def probe_output(state) -> dict:
-    """The probe object (docs/architecture.md, "The Windows probe")."""
-    rc, out = vss_writers_output(state)
-    return {
-        "probe": PROBE_NAME,
-        "version": PROBE_VERSION,
-        "computer_name": state.hostname,
-        "locale": state.locale,
-        "vssadmin": {"rc": rc, "stdout": out},
-        "services": services.probe_services(state),
-    }
-
-
 def win_powershell(ctx) -> dict:
     p = ctx.params
     script = p.get("script")
@@ -150,12 +130,16 @@ def win_powershell(ctx) -> dict:
     if not any(line.strip() == PROBE_MARKER for line in script.splitlines()):
         raise fail(f"simulator: script not modelled (only scripts with the line '{PROBE_MARKER}' are simulated)")
     depth = p.get("depth")
+    try:
+        output = probe.probe_output(ctx.state, script)
+    except probe.ProbeNotModelled as exc:
+        raise fail(str(exc)) from None
     return {
         "changed": False,
         "result": {},
         "host_out": "",
         "host_err": "",
-        "output": ps_convert([probe_output(ctx.state)], 2 if depth is None else int(depth)),
+        "output": ps_convert([output], 2 if depth is None else int(depth)),
         "error": [],
         "warning": [],
         "verbose": [],

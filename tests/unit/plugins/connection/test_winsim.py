@@ -15,17 +15,19 @@ import sys
 
 import pytest
 import yaml
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
+    PROBE_SCRIPT,
+    SECTIONS,
+    build_script,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 STATES = os.path.join(ROOT, "tests", "sim", "states")
 BIN = os.path.dirname(sys.executable)
 
-PROBE = """# vmbackup.azure:windows_probe
-[CmdletBinding(SupportsShouldProcess)]
-param ()
-$Ansible.Changed = $false
-'simulated: the real probe lives in plugins/plugin_utils/_windows_probe.py'
-"""
+PROBE = PROBE_SCRIPT  # the real probe: the simulator renders the sections it finds in it
+SERVICES_ONLY = build_script({"services": SECTIONS["services"]})
+UNKNOWN_SECTION = build_script({"bogus": "# section: bogus\n$probe['bogus'] = 1\n"})
 NOT_PROBE = "[CmdletBinding(SupportsShouldProcess)]\nparam ()\nGet-Date\n"
 NO_SHOULD_PROCESS = "# vmbackup.azure:windows_probe\nGet-Date\n"
 
@@ -124,6 +126,13 @@ PLAYBOOK = [
             {"name": "probe", **PROBE_TASK, "register": "r"},
             _t("probe default depth", "ansible.windows.win_powershell", {"script": PROBE}),
             _t("powershell other", "ansible.windows.win_powershell", {"script": NOT_PROBE}, ignore_errors=True),
+            _t("probe services only", "ansible.windows.win_powershell", {"script": SERVICES_ONLY, "depth": 6}),
+            _t(
+                "probe unknown section",
+                "ansible.windows.win_powershell",
+                {"script": UNKNOWN_SECTION},
+                ignore_errors=True,
+            ),
             _t("unknown option", "ansible.windows.win_regedit", {"path": REG, "foo": 1}, ignore_errors=True),
             _t("missing required", "ansible.windows.win_service", {"state": "started"}, ignore_errors=True),
             _t("bad choice", "ansible.windows.win_service", {"name": "BITS", "state": "sleeping"}, ignore_errors=True),
@@ -293,6 +302,11 @@ def test_unknown_option_missing_required_bad_choice(run):
     assert r["not modelled"]["msg"] == "simulator: module not modelled: ansible.windows.win_hostname"
     assert r["command unknown"]["msg"] == "simulator: command not modelled: whoami /all"
     assert r["powershell other"]["msg"].startswith("simulator: script not modelled")
+    # only the sections the script has are answered; an unknown section is refused, never invented
+    services_only = r["probe services only"]["output"][0]
+    assert "services" in services_only and "vssadmin" not in services_only
+    assert r["probe unknown section"]["failed"] is True
+    assert "probe section not modelled: bogus" in r["probe unknown section"]["msg"]
 
 
 def test_services_dependents_and_force(run):

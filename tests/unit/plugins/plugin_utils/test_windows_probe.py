@@ -105,8 +105,11 @@ def test_vssadmin_captured_with_lastexitcode_and_lf_join():
 
 
 def test_probe_object_has_contract_keys():
-    for key in ("probe", "version", "computer_name", "locale", "vssadmin", "services"):
+    for key in ("probe", "version", "computer_name", "locale"):
         assert re.search(rf"^\s+{key} = ", PROBE_SCRIPT, re.MULTILINE), key
+    for section in ("vssadmin", "services"):
+        assert f"# section: {section}\n" in PROBE_SCRIPT
+        assert f"$probe['{section}'] = " in PROBE_SCRIPT
     for key in ("name", "display_name", "state", "start_mode", "username", "dependencies", "dependents"):
         assert re.search(rf"^\s+{key} = ", PROBE_SCRIPT, re.MULTILINE), key
     for state in ("running", "stopped", "start_pending", "stop_pending", "paused"):
@@ -140,3 +143,11 @@ def test_probe_from_result_ok():
 def test_probe_from_result_errors(result, match):
     with pytest.raises(ProbeError, match=match):
         probe_from_result(result)
+
+
+def test_every_section_is_named_and_stores_its_own_key():
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import SECTIONS
+
+    for name, snippet in SECTIONS.items():
+        assert snippet.startswith(f"# section: {name}\n"), name
+        assert f"$probe['{name}']" in snippet or f"section_errors['{name}']" in snippet, name

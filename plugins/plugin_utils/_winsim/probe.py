@@ -1,0 +1,64 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What our read-only probe script would output on the simulated host.
+
+The probe (plugins/plugin_utils/_windows_probe.py) is made of named sections, each starting with
+a line ``# section: <name>``. The simulator renders exactly the sections it finds in the script it
+received, from the host's state, and refuses a section it has no renderer for — so it never
+answers for PowerShell it did not get. Add a renderer here when you add a section to the probe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import services, vssadmin
+
+PROBE_MARKER = "# vmbackup.azure:windows_probe"
+PROBE_NAME = "vmbackup.azure.windows_probe"
+PROBE_VERSION = 1
+
+_SECTION_RE = re.compile(r"^# section: ([A-Za-z0-9_]+)\s*$", re.MULTILINE)
+
+
+def vss_writers_output(state) -> tuple[int, str]:
+    """``vssadmin list writers`` on the host: (rc, text in the host's language)."""
+    down = bool(state.data.get("vss_service_down"))
+    return vssadmin.render(services.visible_writers(state), state.locale, service_down=down)
+
+
+def _vssadmin(state) -> dict:
+    rc, out = vss_writers_output(state)
+    return {"rc": rc, "stdout": out}
+
+
+# section name -> renderer(state) -> the value the section stores in $probe['<name>']
+RENDERERS = {
+    "vssadmin": _vssadmin,
+    "services": services.probe_services,
+}
+
+
+class ProbeNotModelled(Exception):
+    """The script has a section the simulator cannot answer for."""
+
+
+def sections_in(script: str) -> list[str]:
+    return _SECTION_RE.findall(script)
+
+
+def probe_output(state, script: str) -> dict:
+    """The one object the probe outputs (docs/architecture.md, "The Windows probe")."""
+    out = {
+        "probe": PROBE_NAME,
+        "version": PROBE_VERSION,
+        "computer_name": state.hostname,
+        "locale": state.locale,
+        "section_errors": {},
+    }
+    for name in sections_in(script):
+        renderer = RENDERERS.get(name)
+        if renderer is None:
+            raise ProbeNotModelled(f"simulator: probe section not modelled: {name}")
+        out[name] = renderer(state)
+    return out
