@@ -98,7 +98,9 @@ def win_command(ctx) -> dict:
 
 
 def win_shell(ctx) -> dict:
-    return _command_result(ctx, str(ctx.params["cmd"]).strip(), with_stderr_lines=False)
+    # ansible.windows >= 3 documents ``cmd``; older releases document ``free_form`` (``_raw_params``).
+    cmd = ctx.params.get("cmd") or ctx.params.get("_raw_params") or ""
+    return _command_result(ctx, str(cmd).strip(), with_stderr_lines=False)
 
 
 def ps_convert(obj, depth: int):

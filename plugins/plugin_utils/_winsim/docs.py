@@ -61,9 +61,14 @@ def module_doc(fqcn: str) -> ModuleDoc:
     check_mode = None if support is None else support in ("full", "partial")
     filename = str(doc.get("filename") or "")
     source_path = os.path.splitext(filename)[0] + ".ps1" if filename else ""
+    options = dict(doc.get("options") or {})
+    if "free_form" in options:
+        # Ansible's documentation convention: ``free_form`` documents the raw parameters, which
+        # reach the module as ``_raw_params`` (ansible.windows <= 2.x documents win_shell this way).
+        options.setdefault("_raw_params", options.pop("free_form"))
     return ModuleDoc(
         fqcn=fqcn,
-        options=doc.get("options") or {},
+        options=options,
         returns=returns or {},
         check_mode=check_mode,
         source_path=source_path,
