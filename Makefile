@@ -11,7 +11,7 @@ CONSTRAINTS := requirements/constraints-py$(if $(filter 3.11,$(PYMINOR)),3.11,3.
 VENV := .venv
 BIN := $(VENV)/bin
 COLL := .collections/ansible_collections/vmbackup/azure
-APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc
+APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc chromium fonts-wqy-microhei debootstrap xfsprogs btrfs-progs
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make demo`: scan the built-in demo fleet, remediate it (opting in), scan it again.
+"""`make demo`: scan the built-in demo fleet, triage its failed backup jobs, remediate (opting in), scan again.
 
 The fleet (see demo/fleet.yml):
 - simulated Windows VMs (vmbackup.azure.winsim) whose VSS writers failed in different ways,
@@ -51,6 +51,19 @@ def summary(path: str) -> dict:
     }
 
 
+def print_triage(path: str) -> None:
+    """Which host gets which code from its newest failed job, and the jobs triage could not place."""
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    for host in report["hosts"]:
+        codes = ", ".join(host["job"]["codes"]) if host.get("job") else ""
+        print(f"  {host['host']:<16} job {host.get('job', {}).get('job_id', '?')[:8]}: {codes or host['error']}")
+    for job in report["triage"]["unmapped"]:
+        print(f"  UNMAPPED         job {job['job_id'][:8]} (VM {job['vm_name']}): {job['reason']}")
+    for job in report["triage"]["unknown"]:
+        print(f"  UNKNOWN          job {job['job_id'][:8]} (VM {job['vm_name']}): {job['reason']}")
+
+
 def build_inventory(fleet: dict, linux: dict) -> str:
     windows_hosts = {}
     for name, spec in fleet["windows"].items():
@@ -95,10 +108,22 @@ def main() -> int:
 
         before = os.path.join(WORKDIR, "reports", "scan-before.json")
         after = os.path.join(WORKDIR, "reports", "scan-after.json")
-        banner("1/3 Scan (check mode: nothing changes)")
+        banner("1/4 Scan (check mode: nothing changes)")
         playbook(inventory, "scan.yml", "-e", f"vmbackup_report_path={before}")
 
-        banner("2/3 Remediate, opting in to service restarts and to fsck of unclean data disks")
+        banner("2/4 Triage the failed Azure Backup jobs in demo/jobs-failed.json (check mode)")
+        triage = os.path.join(WORKDIR, "reports", "triage.json")
+        playbook(
+            inventory,
+            "triage.yml",
+            "-e",
+            f"vmbackup_triage_jobs_file={os.path.join(ROOT, 'demo', 'jobs-failed.json')}",
+            "-e",
+            f"vmbackup_report_path={triage}",
+        )
+        print_triage(triage)
+
+        banner("3/4 Remediate, opting in to service restarts and to fsck of unclean data disks")
         playbook(
             inventory,
             "remediate.yml",
@@ -107,11 +132,12 @@ def main() -> int:
                 {
                     "extension_failed_vss_writer_in_bad_state_restart": True,
                     "user_error_fs_freeze_failed_repair": True,
+                    "vmbackup_report_dir": os.path.join(WORKDIR, "reports", "remediate"),
                 }
             ),
         )
 
-        banner("3/3 Scan again")
+        banner("4/4 Scan again")
         playbook(inventory, "scan.yml", "-e", f"vmbackup_report_path={after}")
 
         banner("Result")

@@ -10,14 +10,30 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, table
+from ansible_collections.vmbackup.azure.plugins.filter.guest_os import guest_os
+from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import CATALOG
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import ControlError, controls
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._html import render_html
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as normalize_language
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._junit import build_junit
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, host_result, is_waived, table
+
+FORMATS = ("json", "junit", "html")
+EXTENSIONS = {"json": "json", "junit": "junit.xml", "html": "html"}
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
     "results": {"type": "dict"},
     "result_var": {"type": "str", "default": "vmbackup_scan_result"},
-    "path": {"type": "path", "required": True},
+    "fix_results": {"type": "bool"},
+    "failures_var": {"type": "str", "default": "vmbackup_remediate_failures"},
+    "path": {"type": "path"},
+    "dir": {"type": "path"},
+    "formats": {"type": "list", "elements": "str", "choices": list(FORMATS)},
+    "language": {"type": "str", "default": "en"},
     "mode": {"type": "str", "default": "scan", "choices": ["scan", "remediate", "triage"]},
+    "triage": {"type": "dict"},
+    "check": {"type": "bool", "default": False},
 }
 
 VERSION = "0.1.0"
@@ -26,7 +42,7 @@ VERSION = "0.1.0"
 def _write_atomic(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".report-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".report-", suffix=os.path.splitext(path)[1])
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -42,32 +58,115 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    def _fix_results(self, host: str, hostvars, failures_var: str, check: bool) -> dict | None:
+        """One host's remediate result from each fix role's registered ``<role>_result``."""
+        if host not in hostvars:
+            return None
+        host_vars = hostvars[host]
+
+        def lookup_var(name):
+            if name not in host_vars:
+                raise KeyError(name)
+            return self._templar.template(host_vars[name])
+
+        outcomes = {}
+        failures = lookup_var(failures_var) if failures_var in host_vars else {}
+        for entry in CATALOG:
+            var = f"{entry.role}_result" if entry.role else None
+            if var and var in host_vars:
+                outcomes[entry.code] = lookup_var(var)
+            elif entry.code in (failures or {}):
+                outcomes[entry.code] = {"failed": True, "msg": failures[entry.code]}
+        # No outcome at all: no fix concerned this host (OS, --tags, switches); it is reported with no findings.
+        try:
+            found = controls(lookup_var, list(host_vars.keys()))
+        except ControlError as exc:
+            return {"failed": True, "msg": str(exc)}
+        return host_result(guest_os(host_vars), outcomes, found, check=check)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            lang = normalize_language(args["language"])
+        except ValueError as exc:
+            result.update(failed=True, msg=f"language: {exc}")
+            return result
+        if not args["path"] and not args["dir"]:
+            result.update(failed=True, msg="backup_report needs path (the JSON report) or dir (every format)")
+            return result
+        formats = args["formats"] or (list(FORMATS) if args["dir"] else ["json"])
+        paths = {}
+        for fmt in formats:
+            if fmt == "json" and args["path"]:
+                paths[fmt] = args["path"]
+            elif args["dir"]:
+                paths[fmt] = os.path.join(args["dir"], f"vmbackup-{args['mode']}.{EXTENSIONS[fmt]}")
+            else:
+                result.update(failed=True, msg=f"format {fmt} needs dir: only the JSON report has its own path")
+                return result
+
         results = args["results"]
-        if results is None:
+        hostvars = (task_vars or {}).get("hostvars", {})
+        fix_results = args["fix_results"] if args["fix_results"] is not None else args["mode"] == "remediate"
+        if results is None and fix_results:
+            results = {}
+            for host in args["hosts"]:
+                value = self._fix_results(host, hostvars, args["failures_var"], args["check"])
+                if value is not None:
+                    results[host] = value
+        elif results is None:
             # Read each host's registered scan result; hosts that never ran the scan have none.
-            hostvars = (task_vars or {}).get("hostvars", {})
             results = {}
             for host in args["hosts"]:
                 if host in hostvars:
                     value = hostvars[host].get(args["result_var"])
                     if value is not None:
                         results[host] = self._templar.template(value)
-        report = build_report(args["hosts"], results, mode=args["mode"], version=VERSION)
-        path = args["path"]
-        try:
-            _write_atomic(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
-        except OSError as exc:
-            result.update(failed=True, msg=f"could not write the report to {path}: {to_text(exc)}")
-            return result
+        report = build_report(
+            args["hosts"],
+            results,
+            mode=args["mode"],
+            version=VERSION,
+            language=lang,
+            triage=args["triage"],
+            check_mode=args["check"],
+        )
+        renderers = {
+            "json": lambda: json.dumps(report, indent=2, sort_keys=False) + "\n",
+            "junit": lambda: build_junit(report),
+            "html": lambda: render_html(report),
+        }
+        for fmt, path in paths.items():
+            try:
+                _write_atomic(path, renderers[fmt]())
+            except OSError as exc:
+                result.update(failed=True, msg=f"could not write the {fmt} report to {path}: {to_text(exc)}")
+                return result
+        paths = {fmt: os.path.abspath(path) for fmt, path in paths.items()}
         result.update(
             changed=False,
-            path=os.path.abspath(path),
+            path=paths.get("json", ""),
+            paths=paths,
             summary=report["summary"],
             table=table(report),
+            stats=stats(report, paths),
             report=report,
         )
         return result
+
+
+def stats(report: dict, paths: dict) -> dict:
+    """A compact summary for ``ansible.builtin.set_stats`` (AWX shows it as the job's artifacts)."""
+    hosts = {}
+    for entry in report["hosts"]:
+        live = [f for f in entry["findings"] if not is_waived(f)]
+        hosts[entry["host"]] = {
+            "reachable": entry["reachable"],
+            "fail": sorted(f["error_code"] for f in live if f["status"] == "fail"),
+            "error": sorted(f["error_code"] for f in live if f["status"] == "error"),
+            "waived": sorted(f["error_code"] for f in entry["findings"] if is_waived(f)),
+            "changed": sorted(f["error_code"] for f in entry["findings"] if f.get("changed")),
+        }
+    return {"mode": report["mode"], "summary": report["summary"], "hosts": hosts, "files": paths}

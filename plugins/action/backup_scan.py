@@ -6,14 +6,26 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
+    probe_parameters,
+    validate_endpoint_names,
+)
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import (
     checks_for,
     evaluate,
     evaluation_error,
+    families,
     not_applicable,
     options_from_vars,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import (
+    ControlError,
+    apply_waivers,
+    controls,
+    select_by_tags,
 )
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     ProbeError,
@@ -39,10 +51,10 @@ class ActionModule(ActionBase):
         # The same test ansible.windows uses: Windows hosts run the PowerShell shell.
         return "windows" if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell" else "linux"
 
-    def _gather_windows(self, task_vars: dict) -> dict:
+    def _gather_windows(self, task_vars: dict, parameters: dict | None = None) -> dict:
         res = self._execute_module(
             module_name="ansible.windows.win_powershell",
-            module_args=probe_args(),
+            module_args=probe_args(parameters),
             task_vars=task_vars,
         )
         try:
@@ -55,6 +67,19 @@ class ActionModule(ActionBase):
         args = {}
         if fs_opts.get("mounts"):
             args["ext_mounts"] = fs_opts["mounts"]
+        # the paths the fix roles use; the names and the Azure-only switch of the report-only conditions
+        if (options.get("ExtensionFailedSnapshotLimitReachedError") or {}).get("path"):
+            args["vmbackup_conf_path"] = options["ExtensionFailedSnapshotLimitReachedError"]["path"]
+        if (options.get("VmAgentNotRunning") or {}).get("conf_path"):
+            args["waagent_conf_path"] = options["VmAgentNotRunning"]["conf_path"]
+        names = (options.get("AzureEndpointUnreachable") or {}).get("azure_endpoint_names")
+        if names:
+            try:
+                args["azure_endpoint_names"] = validate_endpoint_names(names)
+            except ValueError as exc:
+                raise ScanError(str(exc)) from None
+        if "vmbackup_azure_only" in task_vars:
+            args["azure_only"] = boolean(self._templar.template(task_vars["vmbackup_azure_only"]), strict=False)
         res = self._execute_module(
             module_name="vmbackup.azure.linux_backup_facts",
             module_args=args,
@@ -86,6 +111,16 @@ class ActionModule(ActionBase):
                 raise KeyError(name)
             return self._templar.template(task_vars[name])
 
+        # Switched-off codes and codes left out by --tags/--skip-tags are not evaluated at all;
+        # waived codes are evaluated and carry their waiver (plugins/plugin_utils/_controls.py).
+        try:
+            found = controls(lookup_var, list(task_vars))
+        except ControlError as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return result
+        selected = select_by_tags(list(checks), task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags"))
+        checks = {code: check for code, check in checks.items() if code in selected and code not in found["disabled"]}
+
         # What each fix role would do with this host's variables; explicit options win.
         options = {}
         for code in checks:
@@ -93,14 +128,19 @@ class ActionModule(ActionBase):
             options[code].update(explicit.get(code) or {})
 
         os_family = self._os_family()
-        wanted = {family for family, dummy in checks.values()}
+        wanted = {family for spec in checks.values() for family in families(spec)}
         executions = 0
         try:
             if os_family not in wanted:
                 gathered = {}
             elif os_family == "windows":
                 executions += 1
-                gathered = self._gather_windows(task_vars)
+                # the same script parameters as every fix plugin's probe (vmbackup_azure_endpoint_names, ...)
+                try:
+                    parameters = probe_parameters(lookup_var)
+                except ValueError as exc:
+                    raise ScanError(str(exc)) from None
+                gathered = self._gather_windows(task_vars, parameters)
             else:
                 executions += 1
                 gathered = self._gather_linux(task_vars, options)
@@ -109,10 +149,11 @@ class ActionModule(ActionBase):
             raise  # the host is unreachable: Ansible reports it so, and so does the report
         except (ScanError, AnsibleError) as exc:
             findings = [
-                evaluation_error(code, exc) if family == os_family else not_applicable(code, os_family)
-                for code, (family, dummy) in checks.items()
+                evaluation_error(code, exc) if os_family in families(spec) else not_applicable(code, os_family)
+                for code, spec in checks.items()
             ]
 
+        findings = apply_waivers(findings, found["waivers"])
         for finding in findings:
             entry = lookup(finding["error_code"])
             finding.setdefault("doc_url", entry.get("doc_url", ""))
@@ -121,6 +162,9 @@ class ActionModule(ActionBase):
             os_family=os_family,
             findings=findings,
             remote_executions=executions,
-            failing=sorted(f["error_code"] for f in findings if f["status"] == "fail"),
+            failing=sorted(
+                f["error_code"] for f in findings if f["status"] == "fail" and not f.get("waiver", {}).get("active")
+            ),
+            disabled=found["disabled"],
         )
         return result

@@ -15,7 +15,8 @@ description:
     (like C(Ansible.Basic)), honours check mode, and emulates the module on the state.
   - Emulated modules are C(ansible.windows.win_ping), C(win_service), C(win_service_info),
     C(win_regedit), C(win_reg_stat), C(win_stat), C(win_certificate_info), C(win_command),
-    C(win_shell) (a small whitelist, for example C(vssadmin list writers)),
+    C(win_shell) (a small whitelist, for example C(vssadmin list writers), C(msdtc), C(manage-bde)),
+    C(win_acl), C(win_acl_inheritance), C(win_owner), C(win_certificate_store) (C(state=absent)),
     C(win_powershell) (only the vmbackup.azure probe script) and
     C(community.windows.win_file_version). Anything else fails with a clear message.
   - The state file is written atomically (temp file and rename), never in check mode and never

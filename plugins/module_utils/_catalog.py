@@ -202,6 +202,14 @@ CATALOG = (
             "change MSDTC's logon account",
             "reinstall MSDTC",
         ],
+        field_note=(
+            'The doc\'s check "COMSysApp can start" cannot be read without starting it: COMSysApp is demand-start,'
+            " so a stopped COMSysApp passes the scan and the fix starts it. MSDTC's account is compared and set by"
+            " SID (S-1-5-20), because account names are localized. The reinstall (`msdtc -uninstall`/`-install`)"
+            " resets MSDTC's configuration and runs only when a service still fails to start after the lighter"
+            " steps and the user opted in."
+        ),
+        implemented=True,
     ),
     _e(
         "ExtensionConfigParsingFailure",
@@ -221,9 +229,13 @@ CATALOG = (
             " descriptor with the SDDL Microsoft's own diagnostic uses (Azure/azure-support-scripts"
             " `vmassist/windows/vmassist.ps1`): `O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)` (owner and group"
             " SYSTEM, inheritance blocked, Everyone 0x12019f = the eight special rights above, Administrators full"
-            " control)."
+            ' control). "Issued to the classic deployment model" is a renamed certificate: the 2017 version of the'
+            " page said *Issued To = Windows Azure Service Management for Extensions* (Microsoft later replaced"
+            ' "Azure Service Management" with "the classic deployment model" in its docs), so the collection'
+            " matches the subject CN exactly, and deletes the certificates only together with an ACL repair."
         ),
         disruptive_steps=["replace the MachineKeys ACL", "delete certificates"],
+        implemented=True,
     ),
     _e(
         "ExtensionStuckInDeletionState",
@@ -263,7 +275,11 @@ CATALOG = (
             " on current extensions. The extension reads only `/etc/azure/vmbackup.conf` (section"
             " `[SnapshotThread]`, keys lowercase, never duplicated), not the `tempPlugin/vmbackup.conf` copy"
             " (MicrosoftDocs/azure-docs issue 90308), and silently ignores the whole file when it fails to parse."
+            " When the extension rewrites the file it lowercases every key, so a later `MountsToSkip` beside its"
+            " `mountstoskip` is a duplicate that Python 3's parser refuses: the collection writes lowercase keys,"
+            " merges duplicates, keeps a backup and refuses to touch a file that does not parse."
         ),
+        implemented=True,
         disruptive_steps=["delete snapshot blobs", "change the storage account's soft-delete retention"],
     ),
     _e(
@@ -276,6 +292,7 @@ CATALOG = (
         "Step 1: `SnapshotMethod` (REG_SZ) = `firstHostThenGuest`, `CalculateSnapshotTimeFromHost` (REG_SZ) ="
         " `True`. Step 2: schedule backups at low load (report only). Step 3: a bigger VM size (report only).",
         messages=["Snapshot operation failed due to inadequate VM resources."],
+        implemented=True,
     ),
     _e(
         "ExtensionSnapshotFailedNoSecureNetwork",
@@ -292,6 +309,7 @@ CATALOG = (
             " version keys are under `...\\Microsoft\\.NETFramework`, and 32-bit .NET reads the `WOW6432Node`"
             " view, so the collection sets the value in both views."
         ),
+        implemented=True,
     ),
     _e(
         "ExtensionVCRedistInstallationFailure",
@@ -308,6 +326,16 @@ CATALOG = (
             "The snapshot operation failed because of failure to install Visual C++ Redistributable for Visual"
             " Studio 2012."
         ],
+        field_note=(
+            "The doc's `MSIEXEC /REGISTER` is not a msiexec switch: the documented ones are `/unregister` and"
+            " `/regserver`, so the collection runs `msiexec.exe /unregister` then `msiexec.exe /regserver` (opt-in)."
+            " `Start` = 3 is the start type the Service Control Manager stores; the collection sets it through the"
+            " SCM (win_service `start_mode: manual`), which also updates the running configuration. VC++ 2013 x64 is"
+            " recognised by its bundle product codes ({050d4fc8-5d48-4b8f-8972-47c82c46020f} 12.0.30501,"
+            " {042d26ef-3dbe-4c25-95d3-4c1b11b235a7} 12.0.40664, {ef6b00ec-13e1-4c25-9064-b2f383cb8412} 12.0.40660)"
+            " or its display name, in both registry views."
+        ),
+        implemented=True,
         disruptive_steps=["re-register the Windows Installer service"],
     ),
     _e(
@@ -323,7 +351,14 @@ CATALOG = (
             "The snapshot operation failed with the Volume Shadow Copy Service (VSS) operation error This drive is"
             " locked by BitLocker Drive Encryption. You must unlock this drive from the Control Panel."
         ],
-        disruptive_steps=["turn off BitLocker"],
+        disruptive_steps=["unlock a BitLocker volume", "turn off BitLocker"],
+        field_note=(
+            "Only a *locked* volume breaks the snapshot; turning BitLocker off on every drive, as the doc says, is"
+            " not needed for an unlocked one. Neither ansible.windows nor community.windows has a BitLocker module,"
+            " so the opt-in steps run `manage-bde -unlock <vol> -RecoveryPassword ...` / `manage-bde -off <vol>`"
+            " through win_command, with the recovery password kept out of every log and result."
+        ),
+        implemented=True,
     ),
     _e(
         "UserErrorFsFreezeFailed",
@@ -337,10 +372,13 @@ CATALOG = (
         " backup. Disruptive: opt-in, never on `/` or a busy mount.",
         messages=["Failed to freeze one or more mount-points of the VM to take a file-system consistent snapshot."],
         field_note=(
-            "The doc's `tune2fs` check applies to ext2/3/4 only; other file systems are not checked by this fix."
-            " A mount that must never be frozen can instead be listed in `mountstoskip` (comma-separated exact"
-            " mount points, lowercase key) under `[SnapshotThread]` in `/etc/azure/vmbackup.conf`, the only"
-            " configuration file the Linux extension reads (Azure/azure-linux-extensions `VMBackup`)."
+            "The doc's `tune2fs` check applies to ext2/3/4 only. The collection also reports, read-only, an xfs the"
+            " kernel shut down (directory reads fail with EIO; `xfs_repair -n` needs the filesystem unmounted) and a"
+            " btrfs with non-zero `btrfs device stats` error counters or a failed last scrub; their repair needs an"
+            " unmount or a long scrub, so it is never automated. A mount that must never be frozen can instead be"
+            " listed in `mountstoskip` (comma-separated exact mount points, lowercase key) under `[SnapshotThread]` in"
+            " `/etc/azure/vmbackup.conf`, the only configuration file the Linux extension reads"
+            " (Azure/azure-linux-extensions `VMBackup`); such mounts are not frozen, so the scan does not count them."
         ),
         implemented=True,
         disruptive_steps=["unmount, fsck and remount a filesystem"],
@@ -357,7 +395,19 @@ CATALOG = (
         " AppArmor — whichever is active) and make sure the backup extension is installed.",
         aliases=["VmNotInDesirableState"],
         messages=["VM is not in a state that allows backups."],
-        disruptive_steps=["exclude /var/lib/waagent from the security policy"],
+        field_note=(
+            "In the guest the collection handles the Linux part only; the VM power state is control-plane and is"
+            ' reported as not checked. The doc names no tool for "exclude /var/lib/waagent". Per mechanism the'
+            " collection: SELinux - a local file-context rule labelling the extension handler directories"
+            " (`/var/lib/waagent/<Publisher>.<Type>-<version>`) `bin_t`, then restorecon; fapolicyd - a rules.d file"
+            " allowing root processes to open and run files under `/var/lib/waagent/` (trust entries would pin hashes"
+            " the agent changes on every extension update), compiled with fagenrules, reloaded only when opted in;"
+            " AppArmor - a local override only for a profile that confines the agent (none ships with it). Extensions"
+            " use `/var/lib/waagent` whatever `Lib.Dir` says (Azure/WALinuxAgent issue 2949), and a `noexec` mount of"
+            " it also stops them (Azure/WALinuxAgent PR 2859): reported."
+        ),
+        implemented=True,
+        disruptive_steps=["reload the running fapolicyd rules or AppArmor profile"],
     ),
     _e(
         "UserErrorVmProvisioningStateFailed",
@@ -369,7 +419,8 @@ CATALOG = (
         "Remove the failed extension and restart the VM (opt-in); if all extensions run, make sure the VM agent"
         " service runs and restart it.",
         messages=["The VM is in failed provisioning state: Please restart the VM and make sure the VM is running"],
-        disruptive_steps=["remove the failed extension", "restart the VM"],
+        implemented=True,
+        disruptive_steps=["remove the failed extension", "restart the VM", "restart the VM agent"],
     ),
     _e(
         "AzureVmOffline",
@@ -381,6 +432,8 @@ CATALOG = (
         "Install the VM agent, then re-register the VM.",
         numeric_codes=[380008],
         messages=["Failed to install Microsoft Recovery Services extension as the virtual machine is not running"],
+        implemented=True,
+        disruptive_steps=["install the VM agent"],
     ),
     _e(
         "NoVmAgent",
@@ -391,6 +444,8 @@ CATALOG = (
         "VM agent present.",
         "Install the agent (see VmAgentNotRunning).",
         messages=["No VM agent present on virtual machine: Install any prerequisite and the VM agent."],
+        implemented=True,
+        disruptive_steps=["install the VM agent"],
     ),
     # ---- Conditions without their own code (fixes.md, second table) -------------------------
     _e(
@@ -413,7 +468,8 @@ CATALOG = (
             " extension (MicrosoftDocs/azure-docs issue 42262) and `/var` or `/var/lib/waagent` mounted `noexec`"
             " breaks extensions (Azure/WALinuxAgent PR 2859); the doc mentions neither."
         ),
-        disruptive_steps=["update the VM agent"],
+        implemented=True,
+        disruptive_steps=["update the VM agent", "restart the VM agent"],
     ),
     _e(
         "SqlServerSnapshotDelay",
@@ -427,6 +483,7 @@ CATALOG = (
             "The value is a string: REG_SZ `TRUE`, as the snapshot-timeout troubleshooting page"
             " (backup-azure-troubleshoot-vm-backup-fails-snapshot-timeout) states; not a DWORD."
         ),
+        implemented=True,
     ),
     _e(
         "OtherBackupProductFailing",

@@ -452,6 +452,166 @@ def gather_ext_filesystems(
 
 
 # ---------------------------------------------------------------------------------------------
+# xfs and btrfs: health read while mounted, read only (report only: their repair needs an unmount)
+#
+# What is safe on a mounted filesystem (and what is not):
+# * xfs: ``xfs_repair -n`` needs the filesystem unmounted (it refuses a mounted device) and
+#   ``xfs_db`` reads a superblock the kernel may be rewriting. Safe signals: a forced shutdown
+#   (after a metadata corruption or I/O error the kernel shuts the filesystem down and every
+#   directory read returns EIO until it is unmounted: ``os.listdir(mountpoint)``), and
+#   ``xfs_info <mountpoint>`` (geometry through an ioctl; fails the same way once shut down).
+# * btrfs: ``btrfs device stats <mountpoint>`` (the persistent per-device error counters:
+#   write/read/flush I/O, corruption = checksum, generation errors) and ``btrfs scrub status``
+#   (the last scrub's error summary) only read; a scrub itself is not started.
+# A filesystem the backup extension does not freeze (``mountstoskip`` in /etc/azure/vmbackup.conf)
+# is not a finding.
+
+OTHER_FSTYPES = ("xfs", "btrfs")
+_BTRFS_STAT = re.compile(r"^\[(?P<dev>[^\]]+)\]\.(?P<name>\w+)\s+(?P<value>-?\d+)\s*$")
+
+
+def parse_btrfs_device_stats(text):
+    """``btrfs device stats`` output -> ``{device: {counter: int}}`` (lines ``[/dev/sdc].read_io_errs 0``)."""
+    out = {}
+    for line in (text or "").splitlines():
+        match = _BTRFS_STAT.match(line.strip())
+        if match:
+            out.setdefault(match.group("dev"), {})[match.group("name")] = int(match.group("value"))
+    return out
+
+
+def parse_btrfs_scrub_status(text):
+    """``btrfs scrub status`` (C locale) -> ``{ran, status, errors_found, summary}``."""
+    fields = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not key.startswith((" ", "\t")):
+            fields.setdefault(key.strip().lower(), value.strip())
+    summary = fields.get("error summary")
+    return {
+        "ran": "scrub started" in fields,
+        "status": fields.get("status"),
+        "summary": summary,
+        "errors_found": bool(summary) and summary.lower() != "no errors found",
+    }
+
+
+def read_xfs_health(run_command, mountpoint, xfs_info="xfs_info"):
+    """``{health, detail}`` of a mounted xfs: ``shutdown`` (directory reads fail with EIO), ``ok`` or ``unknown``."""
+    try:
+        os.listdir(mountpoint)
+    except OSError as exc:
+        if exc.errno == 5:  # EIO: the kernel shut the filesystem down
+            return {"health": "shutdown", "detail": "the kernel shut it down (reading its root directory: EIO)"}
+        return {"health": "unknown", "detail": f"cannot read {mountpoint}: {exc.strerror or exc}"}
+    try:
+        rc, out, err = run_command([xfs_info, mountpoint])
+    except Exception as exc:  # a missing xfs_info is reported, not raised
+        return {"health": "ok", "detail": f"directory readable; xfs_info not run: {exc}"}
+    if rc != 0:
+        msg = " ".join((err or out or "").split())
+        if "input/output error" in msg.lower():
+            return {"health": "shutdown", "detail": f"xfs_info: {msg}"}
+        return {"health": "unknown", "detail": f"xfs_info {mountpoint} failed (rc {rc}): {msg}"}
+    return {"health": "ok", "detail": "readable, xfs_info answers"}
+
+
+def read_btrfs_health(run_command, mountpoint, btrfs="btrfs"):
+    """``{health, detail, device_stats, scrub}`` of a mounted btrfs from its error counters and last scrub."""
+    try:
+        rc, out, err = run_command([btrfs, "device", "stats", mountpoint])
+    except Exception as exc:
+        return {"health": "unknown", "detail": f"btrfs device stats {mountpoint}: {exc}"}
+    stats = parse_btrfs_device_stats(out)
+    if not stats:
+        msg = " ".join((err or out or "").split())
+        return {"health": "unknown", "detail": f"btrfs device stats {mountpoint} failed (rc {rc}): {msg}"}
+    bad = {dev: {k: v for k, v in counters.items() if v} for dev, counters in stats.items() if any(counters.values())}
+    scrub = {"ran": False, "status": None, "summary": None, "errors_found": False}
+    try:
+        rc2, out2, dummy = run_command([btrfs, "scrub", "status", mountpoint])
+        if rc2 == 0:
+            scrub = parse_btrfs_scrub_status(out2)
+    except Exception:  # the scrub status is extra information only
+        pass
+    parts = []
+    for dev, counters in bad.items():
+        parts.append(f"{dev}: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
+    if scrub["errors_found"]:
+        parts.append(f"last scrub: {scrub['summary']}")
+    if parts:
+        return {"health": "errors", "detail": "; ".join(parts), "device_stats": stats, "scrub": scrub}
+    return {"health": "ok", "detail": "no device errors", "device_stats": stats, "scrub": scrub}
+
+
+def gather_other_filesystems(
+    run_command,
+    mounts=None,
+    exclude=None,
+    mountinfo_path="/proc/self/mountinfo",
+    xfs_info="xfs_info",
+    btrfs="btrfs",
+):
+    """Health of the mounted xfs and btrfs filesystems (all, or those at ``mounts``), one dict per mount point.
+
+    Keys: ``mountpoint``, ``device``, ``fstype``, ``options``, ``health`` (``ok``, ``errors``,
+    ``shutdown``, ``unknown``), ``detail``. A device mounted at several places is read once.
+    """
+    table = read_mountinfo(mountinfo_path)
+    visible = {}
+    for entry in table:
+        visible[entry["mountpoint"]] = entry
+    wanted = {normalize_mountpoint(p) for p in (mounts or [])}
+    excluded = {normalize_mountpoint(p) for p in (exclude or [])}
+    seen = {}
+    out = []
+    for path, entry in visible.items():
+        if entry["fstype"] not in OTHER_FSTYPES or path in excluded or (wanted and path not in wanted):
+            continue
+        key = (entry["major"], entry["minor"], entry["fstype"])
+        if key not in seen:
+            if entry["fstype"] == "xfs":
+                seen[key] = read_xfs_health(run_command, path, xfs_info=xfs_info)
+            else:
+                seen[key] = read_btrfs_health(run_command, path, btrfs=btrfs)
+        out.append(
+            dict(
+                seen[key],
+                mountpoint=path,
+                device=entry["source"],
+                fstype=entry["fstype"],
+                options=entry["options"],
+            )
+        )
+    return out
+
+
+def mountstoskip(conf_facts):
+    """``(mount points, note)`` the backup extension does not freeze, from the gathered vmbackup.conf facts.
+
+    The extension reads ``[SnapshotThread] mountstoskip`` only when the whole file parses (it
+    swallows parse errors); then nothing is skipped, and ``note`` says why.
+    """
+    if not isinstance(conf_facts, dict) or not conf_facts.get("content"):
+        return [], ""
+    from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import (
+        configparser_errors,
+        raw_settings,
+    )
+
+    text = conf_facts["content"]
+    errors = configparser_errors(text)
+    try:
+        value = raw_settings(text).get("SnapshotThread", {}).get("mountstoskip", "")
+    except Exception:  # configparser.Error: the extension ignores the file
+        return [], f"{conf_facts.get('path')} does not parse, so the extension skips no mount: {errors[0]}"
+    if any(e.startswith("[SnapshotThread] mountstoskip") for e in errors):
+        return [], f"mountstoskip in {conf_facts.get('path')} is unreadable for the extension"
+    # compared as the extension compares them: exact mount points, comma-separated
+    return [m for m in value.split(",") if m], ""
+
+
+# ---------------------------------------------------------------------------------------------
 # The evaluator
 
 
@@ -503,11 +663,29 @@ def _label(fs):
     return f"{fs['mountpoint']} ({fs.get('device')}, {fs.get('fstype')})"
 
 
+_HEALTH_KNOWN = ("ok", "errors", "shutdown")
+_OFFLINE_REPAIR = {
+    "xfs": "unmount it and run xfs_repair on the device in a maintenance window (xfs_repair -n first to see what it"
+    " would change), then mount it again; a shut-down xfs stays unusable until it is unmounted",
+    "btrfs": "find the failing device (btrfs device stats), run btrfs scrub start on the mount point (online, reads"
+    " everything) and restore files it cannot correct; reset the counters with btrfs device stats -z once fixed",
+}
+
+
+def _unhealthy(fs):
+    if fs.get("fstype") in OTHER_FSTYPES:
+        return fs.get("health") != "ok"
+    return bool(state_is_unclean(fs)) or state_is_unclean(fs) is None
+
+
 def evaluate_extfs(facts, options=None):
     """The UserErrorFsFreezeFailed finding for one host.
 
     ``facts``: ``ansible_facts.vmbackup_linux`` (a dict with ``ext_filesystems``) or the list itself.
-    ``options``: ``repair`` (bool, default False), ``mounts`` / ``exclude`` (mount points).
+    ``options``: ``repair`` (bool, default False), ``mounts`` / ``exclude`` (mount points),
+    ``mountstoskip`` (mount points the extension does not freeze; default: read from the gathered
+    ``vmbackup_conf``). xfs/btrfs filesystems (``other_filesystems``) that were shut down or have
+    errors fail too, with a report-only ``repair_offline`` action.
     Status: ``error`` when a state could not be read, else ``fail`` when a filesystem is not clean,
     ``not_applicable`` when no ext filesystem is mounted, else ``pass``.
     Actions: one ``{action: fsck_remount, mountpoint, device, allowed, reason, disruptive}`` per
@@ -517,11 +695,19 @@ def evaluate_extfs(facts, options=None):
     repair = bool(options.get("repair", False))
     filesystems = facts.get("ext_filesystems", []) if isinstance(facts, dict) else list(facts or [])
     filesystems = _select(filesystems, options)
+    others = _select(facts.get("other_filesystems") or [] if isinstance(facts, dict) else [], options)
+    if options.get("mountstoskip") is not None:
+        skip, skip_note = list(options["mountstoskip"]), ""
+    else:
+        skip, skip_note = mountstoskip(facts.get("vmbackup_conf") if isinstance(facts, dict) else None)
 
     present = [fs for fs in filesystems if fs.get("present", True)]
     missing = [fs for fs in filesystems if not fs.get("present", True)]
-    errors = [fs for fs in present if state_is_unclean(fs) is None]
-    unclean = [fs for fs in present if state_is_unclean(fs)]
+    errors = [fs for fs in present if state_is_unclean(fs) is None and fs["mountpoint"] not in skip]
+    unclean = [fs for fs in present if state_is_unclean(fs) and fs["mountpoint"] not in skip]
+    skipped = [fs for fs in present + others if fs["mountpoint"] in skip and _unhealthy(fs)]
+    bad_others = [fs for fs in others if fs["mountpoint"] not in skip and fs.get("health") in ("errors", "shutdown")]
+    unknown_others = [fs for fs in others if fs["mountpoint"] not in skip and fs.get("health") not in _HEALTH_KNOWN]
     unjournaled = [
         fs
         for fs in present
@@ -552,8 +738,31 @@ def evaluate_extfs(facts, options=None):
             )
         else:
             fix_parts.append(f"would not touch {fs['mountpoint']}: " + "; ".join(reasons))
+    for fs in bad_others:
+        what = "was shut down by the kernel" if fs.get("health") == "shutdown" else "has errors"
+        detail_parts.append(f"{_label(fs)} {what}: {fs.get('detail')}")
+        actions.append(
+            {
+                "action": "repair_offline",
+                "mountpoint": fs["mountpoint"],
+                "device": fs.get("device"),
+                "allowed": False,
+                "disruptive": True,
+                "reason": "report only: " + _OFFLINE_REPAIR[fs.get("fstype")],
+            }
+        )
+        fix_parts.append(f"{fs['mountpoint']}: " + _OFFLINE_REPAIR[fs.get("fstype")])
     for fs in errors:
         detail_parts.append(f"state of {_label(fs)} unknown: {fs.get('error') or 'no state'}")
+    for fs in unknown_others:
+        detail_parts.append(f"health of {_label(fs)} unknown: {fs.get('detail') or 'not read'}")
+    for fs in skipped:
+        detail_parts.append(
+            f"{_label(fs)} is not healthy but listed in mountstoskip of /etc/azure/vmbackup.conf: "
+            "the extension does not freeze it, so it does not cause this error"
+        )
+    if skip_note:
+        detail_parts.append(skip_note)
     for fs in missing:
         detail_parts.append(fs.get("error") or f"{fs.get('mountpoint')} is not a mounted ext2/ext3/ext4 filesystem")
     for fs in unjournaled:
@@ -562,17 +771,21 @@ def evaluate_extfs(facts, options=None):
             f"{fs.get('state_raw')!r} while mounted, which is normal"
         )
 
-    if errors:
+    if errors or unknown_others:
         status = "error"
-    elif unclean:
+    elif unclean or bad_others:
         status = "fail"
-    elif not present:
+    elif not present and not others:
         status = "not_applicable"
     else:
         status = "pass"
 
     if status == "pass":
         detail = f"{len(present)} ext filesystem(s) clean: " + ", ".join(fs["mountpoint"] for fs in present)
+        if others:
+            detail += f"; {len(others)} xfs/btrfs filesystem(s) healthy: " + ", ".join(
+                fs["mountpoint"] for fs in others if fs["mountpoint"] not in skip
+            )
         if detail_parts:
             detail += "; " + "; ".join(detail_parts)
     elif status == "not_applicable":

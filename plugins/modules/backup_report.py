@@ -9,11 +9,14 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: backup_report
-short_description: Write the fleet's Azure Backup findings as one JSON report on the controller
+short_description: Write the fleet's Azure Backup findings as JSON, JUnit XML and HTML reports on the controller
 version_added: 0.1.0
 description:
   - Collects the registered results of M(vmbackup.azure.backup_scan) for a list of hosts and writes
-    one JSON report (schema C(docs/schemas/report.schema.json), C(schema_version) 1) on the controller.
+    one JSON report (schema C(docs/schemas/report.schema.json), C(schema_version) 2) on the controller,
+    and with O(dir) a JUnit XML file and an HTML page next to it.
+  - Honours the waivers each host holds (C(vmbackup_waivers)); a waived finding keeps its status, carries
+    C(waiver.reason) and does not count as failing; switched-off codes are listed per host (C(disabled)).
   - A host without a result (unreachable, or failed before the scan) is reported as such, never dropped.
   - Returns a short fixed-width table for the terminal.
   - Writing the report is a controller-side side effect and is not counted as a change; run the task
@@ -33,15 +36,60 @@ options:
     description: The variable each host registered its scan result in, read when O(results) is omitted.
     type: str
     default: vmbackup_scan_result
+  fix_results:
+    description:
+      - Build each host's result from the registered result of every fix role (C(<role>_result), its
+        C(finding) and C(changed)) and the failures recorded in O(failures_var), as
+        C(playbooks/remediate.yml) leaves them.
+      - Defaults to V(true) when O(mode=remediate) and O(results) is omitted.
+    type: bool
+  failures_var:
+    description: The host variable (a dict code to message) where C(remediate.yml) records the fixes that failed.
+    type: str
+    default: vmbackup_remediate_failures
+  check:
+    description:
+      - The results come from a C(--check) run; no finding is reported as changed and the fix texts
+        say what would change.
+    type: bool
+    default: false
   path:
-    description: Where to write the JSON report; parent directories are created.
+    description:
+      - Where to write the JSON report; parent directories are created.
+      - One of O(path) and O(dir) is required.
     type: path
-    required: true
+  dir:
+    description:
+      - The directory for every report format, named C(vmbackup-<mode>.json), C(vmbackup-<mode>.junit.xml)
+        and C(vmbackup-<mode>.html); created when missing. With O(path) too, the JSON goes to O(path).
+    type: path
+  formats:
+    description:
+      - Which files to write. C(json) is the report (schema C(docs/schemas/report.schema.json)), C(junit) is JUnit XML
+        (one test case per host and error code; fail is a failure, error an error, not applicable, waived and
+        switched-off codes are skipped), C(html) a self-contained page (inline CSS, no script, no external asset).
+      - Default all three with O(dir), C(json) with only O(path).
+    type: list
+    elements: str
+    choices: [json, junit, html]
+  language:
+    description:
+      - Language of the fixed texts of the HTML page, the JUnit messages and the terminal table, and of the
+        Microsoft documentation links (C(doc_url)). The findings' C(detail) and C(fix) stay in English.
+      - Accepts C(en), C(zh-TW) (also written C(zh_tw)).
+    type: str
+    default: en
   mode:
     description: Which run produced the results.
     type: str
     default: scan
     choices: [scan, remediate, triage]
+  triage:
+    description:
+      - Triage only (C(playbooks/triage.yml)) -- the job source and the jobs that were not mapped to a host,
+        had no known code, or were skipped, written as the report's top-level C(triage) object.
+      - A host's C(job) (the failed Azure Backup job that named its codes) is read from its result.
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -64,6 +112,22 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Write JSON, JUnit XML and HTML into one directory, in Traditional Chinese
+  vmbackup.azure.backup_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    dir: reports/scan
+    language: zh-TW
+  run_once: true
+  delegate_to: localhost
+  check_mode: false
+  register: report
+
+- name: Show the summary as AWX job artifacts
+  ansible.builtin.set_stats:
+    data:
+      vmbackup_scan: "{{ report.stats }}"
+    per_host: false
+
 - name: Write the scan report
   vmbackup.azure.backup_report:
     hosts: "{{ ansible_play_hosts_all }}"
@@ -76,9 +140,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: Absolute path of the written report.
+  description: Absolute path of the written JSON report (empty when no JSON was written).
   returned: success
   type: str
+paths:
+  description: Absolute path of every written file, by format (C(json), C(junit), C(html)).
+  returned: success
+  type: dict
+stats:
+  description:
+    - A compact summary (counts, per-host failing/error/waived/changed codes, file paths) for
+      M(ansible.builtin.set_stats).
+  returned: success
+  type: dict
 summary:
   description: Host and finding counts.
   returned: success

@@ -21,6 +21,11 @@ description:
     the same evaluation code, so a scan and C(remediate.yml --check) agree.
   - Windows or Linux is told from the connection's shell (PowerShell means Windows), so no extra
     task is needed to find out.
+  - Honours the host's switches and waivers. Codes in C(vmbackup_disabled_codes) or with
+    C(vmbackup_disable_<snake_case code>=true) are not evaluated. A code waived in C(vmbackup_waivers)
+    (or any C(vmbackup_waivers_<suffix>)) is evaluated and its finding carries C(waiver); a malformed
+    waiver fails the task, naming the variable, before the host is contacted.
+  - C(--tags) and C(--skip-tags) naming error codes select the codes too (tag the task V(always)).
 options:
   codes:
     description:
@@ -110,8 +115,17 @@ findings:
     doc_url:
       description: The Microsoft troubleshooting section for the code.
       type: str
+    waiver:
+      description: The host's waiver for the code (C(reason), C(until), C(active)); absent when none.
+      type: dict
+      returned: when the code is waived
 failing:
-  description: The error codes whose status is V(fail).
+  description: The error codes whose status is V(fail), without those under an active waiver.
+  returned: always
+  type: list
+  elements: str
+disabled:
+  description: The codes switched off for this host (not evaluated).
   returned: always
   type: list
   elements: str

@@ -27,6 +27,11 @@ description:
     then left alone.
   - When the state of a filesystem cannot be read, the module warns and its RV(finding)
     C(status) is V(error); it does not fail for that.
+  - Mounted xfs and btrfs filesystems are checked read-only and only reported (their repair needs an
+    unmount - C(xfs_repair) - or a long online scrub) - an xfs the kernel shut down (directory reads fail with
+    EIO; C(xfs_info)), a btrfs whose C(btrfs device stats) error counters are not zero or whose last
+    C(btrfs scrub status) found errors. RV(finding) fails for them with a C(repair_offline) action that is
+    never allowed.
   - The plan comes from the same evaluator as the scan (M(vmbackup.azure.backup_scan)), so a scan and
     a run in check mode agree.
 options:
@@ -49,6 +54,13 @@ options:
       - Disruptive. With V(false) (the default) the module only reports.
     type: bool
     default: false
+  vmbackup_conf:
+    description:
+      - The backup extension's configuration file. Mount points in its C([SnapshotThread] mountstoskip) are
+        not frozen by the extension, so they are not a finding and not repaired (when the file parses as the
+        extension reads it).
+    type: path
+    default: /etc/azure/vmbackup.conf
 attributes:
   check_mode:
     support: full
@@ -135,7 +147,7 @@ filesystems:
       description:
         - V(none) (clean), V(repaired), V(would_repair) (check mode), V(refused) (not clean but not
           touched, see RV(filesystems[].reason)), V(unknown) (state unreadable), V(absent) (not a mounted
-          ext filesystem).
+          ext filesystem), V(skipped) (listed in C(mountstoskip), the extension does not freeze it).
       type: str
       sample: repaired
     reason:
@@ -188,10 +200,13 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     C_LOCALE,
     evaluate_extfs,
     gather_ext_filesystems,
+    gather_other_filesystems,
+    mountstoskip,
     read_ext_state,
     read_mountinfo,
     state_is_unclean,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
 
 class RepairError(Exception):
@@ -281,11 +296,24 @@ class ExtFilesystems:
             )
         return report
 
+    def facts(self, ext):
+        """The facts dict the scan's evaluator reads: ext, xfs/btrfs and the extension's mountstoskip."""
+        others = gather_other_filesystems(
+            self.run,
+            mounts=self.params["mounts"],
+            exclude=self.params["exclude"],
+            xfs_info=self.module.get_bin_path("xfs_info") or "xfs_info",
+            btrfs=self.module.get_bin_path("btrfs") or "btrfs",
+        )
+        return {"ext_filesystems": ext, "other_filesystems": others, "vmbackup_conf": self.conf}
+
     def main(self):
         module = self.module
+        self.conf = read_conf_facts(self.params["vmbackup_conf"])
+        skip = mountstoskip(self.conf)[0]
         before = self.gather()
         options = {"repair": self.params["repair"], "mounts": [], "exclude": []}
-        finding = evaluate_extfs(before, options)
+        finding = evaluate_extfs(self.facts(before), options)
         plan = {a["mountpoint"]: a for a in finding["actions"]}
 
         results = []
@@ -304,6 +332,12 @@ class ExtFilesystems:
             }
             if not fs.get("present", True):
                 entry.update(action="absent", reason=fs.get("error") or "")
+            elif fs["mountpoint"] in skip and unclean is not False:
+                entry.update(
+                    action="skipped",
+                    reason=f"listed in mountstoskip of {self.params['vmbackup_conf']}: "
+                    "the extension does not freeze it",
+                )
             elif unclean is None:
                 entry.update(action="unknown", reason=fs.get("error") or "")
                 module.warn(f"UserErrorFsFreezeFailed: {fs.get('error')}")
@@ -350,7 +384,7 @@ class ExtFilesystems:
                     else:
                         dev_state = read_ext_state(self.run, e["device"], tune2fs=self.tune2fs)
                         e["state_after"] = dev_state["state"]
-            finding_after = evaluate_extfs(after, options)
+            finding_after = evaluate_extfs(self.facts(after), options)
         else:
             finding_after = finding
 
@@ -385,6 +419,7 @@ def main():
             mounts=dict(type="list", elements="path", default=[]),
             exclude=dict(type="list", elements="path", default=[]),
             repair=dict(type="bool", default=False),
+            vmbackup_conf=dict(type="path", default="/etc/azure/vmbackup.conf"),
         ),
         supports_check_mode=True,
     )

@@ -8,20 +8,42 @@ Pure functions: unit-tested without Ansible.
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
-SCHEMA_VERSION = 1
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import doc_url as _doc_url
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as _language
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import t
+
+# 2: optional finding.waiver / finding.changed, host.disabled, summary.waived / hosts_changed,
+#    top-level language and check_mode (every schema_version 1 report is a valid version 2 report).
+SCHEMA_VERSION = 2
 STATUSES = ("fail", "error", "pass", "not_applicable")
 FINDING_KEYS = ("error_code", "status", "detail", "fix", "doc_url")
 
 
-def _clean_finding(finding: dict) -> dict:
-    out = {key: finding.get(key, "") for key in FINDING_KEYS}
+def _clean_finding(finding: dict, lang: str = "en") -> dict:
+    out = {key: str(finding.get(key) or "") for key in FINDING_KEYS}
     out["status"] = finding.get("status") if finding.get("status") in STATUSES else "error"
+    out["doc_url"] = _doc_url(out["error_code"], lang, out["doc_url"])
     out["actions"] = list(finding.get("actions") or [])
+    waiver = finding.get("waiver")
+    if isinstance(waiver, dict) and waiver.get("reason"):
+        out["waiver"] = {
+            "reason": str(waiver["reason"]),
+            "until": str(waiver["until"]) if waiver.get("until") else None,
+            "active": bool(waiver.get("active", True)),
+        }
+    if "changed" in finding:
+        out["changed"] = bool(finding["changed"])
     return out
 
 
-def host_entry(host: str, result: dict | None) -> dict:
+def is_waived(finding: dict) -> bool:
+    """An active waiver on a fail or error finding: reported with its reason, not counted as failing."""
+    return bool((finding.get("waiver") or {}).get("active")) and finding["status"] in ("fail", "error")
+
+
+def host_entry(host: str, result: dict | None, lang: str = "en") -> dict:
     """One host of the report from its registered scan result (None when the host never ran the scan)."""
     if not result:
         return {
@@ -35,59 +57,159 @@ def host_entry(host: str, result: dict | None) -> dict:
         return {"host": host, "os": "unknown", "reachable": False, "error": str(result.get("msg", "")), "findings": []}
     if result.get("failed") and not result.get("findings"):
         return {"host": host, "os": "unknown", "reachable": True, "error": str(result.get("msg", "")), "findings": []}
-    return {
+    entry = {
         "host": host,
         "os": result.get("os_family", "unknown"),
         "reachable": True,
-        "error": "",
-        "findings": [_clean_finding(f) for f in result.get("findings") or []],
+        "error": str(result.get("host_error") or ""),
+        "findings": [_clean_finding(f, lang) for f in result.get("findings") or []],
     }
+    if result.get("disabled"):
+        entry["disabled"] = [str(code) for code in result["disabled"]]
+    return entry
 
 
-def build_report(hosts: list[str], results: dict, *, mode: str = "scan", version: str = "", now=None) -> dict:
-    entries = [host_entry(host, results.get(host)) for host in hosts]
+def build_report(
+    hosts: list[str],
+    results: dict,
+    *,
+    mode: str = "scan",
+    version: str = "",
+    now=None,
+    language: str = "en",
+    triage: dict | None = None,
+    check_mode: bool = False,
+) -> dict:
+    lang = _language(language)
+    entries = [host_entry(host, results.get(host), lang) for host in hosts]
+    for entry in entries:  # triage: the failed Azure Backup job that named the host's codes
+        job = (results.get(entry["host"]) or {}).get("job")
+        if isinstance(job, dict):
+            entry["job"] = job
     by_status = dict.fromkeys(STATUSES, 0)
+    waived = 0
     for entry in entries:
         for finding in entry["findings"]:
             by_status[finding["status"]] += 1
-    failing = [e["host"] for e in entries if any(f["status"] == "fail" for f in e["findings"])]
-    problems = [e["host"] for e in entries if e["error"] or any(f["status"] == "error" for f in e["findings"])]
+            waived += is_waived(finding)
+
+    def counts(finding, status):
+        # A finding the remediate run changed is not counted: its fix ran (a new scan confirms it).
+        return finding["status"] == status and not is_waived(finding) and not finding.get("changed")
+
+    failing = [e["host"] for e in entries if any(counts(f, "fail") for f in e["findings"])]
+    problems = [e["host"] for e in entries if e["error"] or any(counts(f, "error") for f in e["findings"])]
+    changed = [e["host"] for e in entries if any(f.get("changed") for f in e["findings"])]
     now = now or datetime.datetime.now(datetime.UTC)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(timespec="seconds"),
         "generator": f"vmbackup.azure {version}".strip(),
         "mode": mode,
+        "language": lang,
+        "check_mode": bool(check_mode),
         "summary": {
             "hosts": len(entries),
             "hosts_failing": len(failing),
             "hosts_with_errors": len(problems),
+            "hosts_changed": len(changed),
+            "waived": waived,
             "findings": by_status,
         },
         "hosts": entries,
+        **({"triage": triage} if triage is not None else {}),
     }
 
 
+def host_result(os_family: str, outcomes: dict, controls: dict | None = None, *, check: bool = False) -> dict:
+    """A remediate run's result for one host, in the shape of a scan result.
+
+    ``outcomes``: ``{code: registered result of the fix role's task}`` (its ``finding`` and ``changed``),
+    or ``{"failed": True, "msg": ...}`` recorded when the role failed before registering anything.
+    An unreachable outcome makes the whole host unreachable. Waived codes ran in check mode: their
+    ``changed`` is what would have changed, so it is reported as not changed; so is every code of a
+    ``--check`` run (``check``): there the finding's ``fix`` says what would change.
+    """
+    controls = controls or {}
+    waivers = controls.get("waivers") or {}
+    findings = []
+    for code, outcome in outcomes.items():
+        outcome = outcome or {}
+        if outcome.get("unreachable"):
+            return {"unreachable": True, "msg": str(outcome.get("msg") or "unreachable")}
+        if outcome.get("skipped"):
+            continue
+        finding = dict(outcome.get("finding") or {})
+        if outcome.get("failed") or not finding:
+            finding = {
+                "error_code": code,
+                "status": "error",
+                "detail": f"the fix for {code} failed: {outcome.get('msg') or 'no result'}",
+                "fix": "",
+                "actions": [],
+            }
+        finding.setdefault("error_code", code)
+        waiver = waivers.get(code)
+        if waiver:
+            finding["waiver"] = waiver
+        finding["changed"] = bool(outcome.get("changed")) and not check and not (waiver and waiver.get("active"))
+        findings.append(finding)
+    return {"os_family": os_family, "findings": findings, "disabled": list(controls.get("disabled") or [])}
+
+
+def _cells(text: str) -> int:
+    """Terminal columns of ``text`` (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, cells: int) -> str:
+    out, used = "", 0
+    for ch in text:
+        width = _cells(ch)
+        if used + width > cells:
+            break
+        out, used = out + ch, used + width
+    return out + " " * (cells - used)
+
+
 def table(report: dict, width: int = 100) -> list[str]:
-    """A short fixed-width table: one line per host, failing codes named."""
-    lines = [f"{'HOST':<24} {'OS':<8} {'RESULT':<8} DETAIL", "-" * min(width, 100)]
+    """A short fixed-width table: one line per host, failing codes named (in the report's language)."""
+    lang = report.get("language", "en")
+    lines = [
+        f"{_pad(t(lang, 'host').upper(), 24)} {_pad(t(lang, 'os').upper(), 8)} {_pad(t(lang, 'result').upper(), 8)} "
+        + t(lang, "table.detail"),
+        "-" * min(width, 100),
+    ]
     for entry in report["hosts"]:
-        failing = [f["error_code"] for f in entry["findings"] if f["status"] == "fail"]
-        errors = [f["error_code"] for f in entry["findings"] if f["status"] == "error"]
+        live = [f for f in entry["findings"] if not is_waived(f) and not f.get("changed")]
+        failing = [f["error_code"] for f in live if f["status"] == "fail"]
+        errors = [f["error_code"] for f in live if f["status"] == "error"]
+        changed = [f["error_code"] for f in entry["findings"] if f.get("changed")]
+        waived = [f["error_code"] for f in entry["findings"] if is_waived(f)]
         if not entry["reachable"] or entry["error"]:
-            result, detail = "ERROR", entry["error"] or "unreachable"
+            result, detail = t(lang, "result.error"), entry["error"] or "unreachable"
         elif failing:
-            result, detail = "FAIL", ", ".join(failing)
+            result, detail = t(lang, "result.fail"), ", ".join(failing)
         elif errors:
-            result, detail = "ERROR", "could not check: " + ", ".join(errors)
+            result, detail = t(lang, "result.error"), t(lang, "could_not_check", codes=", ".join(errors))
+        elif changed:
+            result, detail = t(lang, "result.changed"), ", ".join(changed)
         else:
-            result, detail = "ok", ""
-        line = f"{entry['host'][:24]:<24} {entry['os'][:8]:<8} {result:<8} {detail}"
-        lines.append(line[:width])
+            result, detail = t(lang, "result.ok"), ""
+        if waived:
+            detail = (detail + "; " if detail else "") + t(lang, "status.waived") + ": " + ", ".join(waived)
+        line = f"{_pad(entry['host'], 24)} {_pad(entry['os'], 8)} {_pad(result, 8)} {detail}"
+        lines.append(_pad(line, width).rstrip())
     summary = report["summary"]
     lines.append("-" * min(width, 100))
-    lines.append(
-        f"{summary['hosts']} hosts, {summary['hosts_failing']} would fail backup, "
-        f"{summary['hosts_with_errors']} could not be fully checked"
+    last = t(
+        lang,
+        "table.summary",
+        hosts=summary["hosts"],
+        failing=summary["hosts_failing"],
+        errors=summary["hosts_with_errors"],
     )
+    if summary.get("waived"):
+        last += t(lang, "table.waived", waived=summary["waived"])
+    lines.append(last)
     return lines

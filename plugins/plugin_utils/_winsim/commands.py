@@ -18,7 +18,7 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, probe
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, packages, probe, security
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 PROBE_MARKER = probe.PROBE_MARKER
@@ -50,6 +50,12 @@ def _run_whitelisted(state, cmd: str) -> tuple[int, str, str]:
         return rc, out, ""
     if words in (["hostname"], ["hostname.exe"]):
         return 0, state.hostname + "\r\n", ""
+    answered = packages.msiexec(state, words)  # msiexec /unregister, /regserver
+    if answered is not None:
+        return answered
+    answered = security.run_command(state, words)  # msdtc -uninstall/-install, manage-bde -unlock/-off
+    if answered is not None:
+        return answered
     raise fail(f"simulator: command not modelled: {cmd}")
 
 
@@ -133,7 +139,7 @@ def win_powershell(ctx) -> dict:
         raise fail(f"simulator: script not modelled (only scripts with the line '{PROBE_MARKER}' are simulated)")
     depth = p.get("depth")
     try:
-        output = probe.probe_output(ctx.state, script)
+        output = probe.probe_output(ctx.state, script, p.get("parameters"))
     except probe.ProbeNotModelled as exc:
         raise fail(str(exc)) from None
     return {

@@ -68,11 +68,39 @@ def module_doc(fqcn: str) -> ModuleDoc:
         options.setdefault("_raw_params", options.pop("free_form"))
     return ModuleDoc(
         fqcn=fqcn,
-        options=options,
+        options=_legacy_choices(options, source_path),
         returns=returns or {},
         check_mode=check_mode,
         source_path=source_path,
     )
+
+
+_LEGACY_PARAM_RE = re.compile(r"Get-AnsibleParam\b[^\n]*?-name\s+[\"']?(\w+)[\"']?([^\n]*)", re.IGNORECASE)
+
+
+def _legacy_choices(options: dict, source_path: str) -> dict:
+    """Ansible.ModuleUtils.Legacy modules validate only what their source says, not their docs.
+
+    ``Get-AnsibleParam -name x`` without ``-validateset`` accepts any value even when the docs list
+    choices (win_acl's ``inherit`` documents ContainerInherit/ObjectInherit, its source casts the
+    string to ``InheritanceFlags``, so ``None`` works on Windows): drop those ``choices``.
+    """
+    try:
+        with open(source_path, encoding="utf-8", errors="replace") as handle:
+            source = handle.read()
+    except OSError:
+        return options
+    if "Parse-Args" not in source:
+        return options
+    unchecked = {
+        m.group(1).lower() for m in _LEGACY_PARAM_RE.finditer(source) if "-validateset" not in m.group(2).lower()
+    }
+    out = {}
+    for name, spec in options.items():
+        if isinstance(spec, dict) and spec.get("choices") and name.lower() in unchecked:
+            spec = {k: v for k, v in spec.items() if k != "choices"}
+        out[name] = spec
+    return out
 
 
 @functools.cache

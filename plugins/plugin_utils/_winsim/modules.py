@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import commands, files, registry, services
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import (
+    commands,
+    files,
+    packages,
+    registry,
+    security,
+    services,
+)
 
 
 @dataclass
@@ -35,4 +42,9 @@ EMULATIONS = {
     "ansible.windows.win_stat": files.win_stat,
     "ansible.windows.win_certificate_info": files.win_certificate_info,
     "community.windows.win_file_version": files.win_file_version,
+    "ansible.windows.win_package": packages.win_package,
+    "ansible.windows.win_acl": security.win_acl,
+    "ansible.windows.win_acl_inheritance": security.win_acl_inheritance,
+    "ansible.windows.win_owner": security.win_owner,
+    "ansible.windows.win_certificate_store": security.win_certificate_store,
 }

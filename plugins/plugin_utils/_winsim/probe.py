@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import services, vssadmin
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import guest, probe_security, services, vssadmin
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe_registry import probe_registry
 
 PROBE_MARKER = "# vmbackup.azure:windows_probe"
 PROBE_NAME = "vmbackup.azure.windows_probe"
@@ -36,6 +37,9 @@ def _vssadmin(state) -> dict:
 RENDERERS = {
     "vssadmin": _vssadmin,
     "services": services.probe_services,
+    "registry": probe_registry,
+    **guest.RENDERERS,  # agent, installer, nics, dns, resources, events, extension_status
+    **probe_security.RENDERERS,  # machinekeys_acl, certificates_my, bitlocker
 }
 
 
@@ -47,8 +51,12 @@ def sections_in(script: str) -> list[str]:
     return _SECTION_RE.findall(script)
 
 
-def probe_output(state, script: str) -> dict:
-    """The one object the probe outputs (docs/architecture.md, "The Windows probe")."""
+def probe_output(state, script: str, parameters: dict | None = None) -> dict:
+    """The one object the probe outputs (docs/architecture.md, "The Windows probe").
+
+    ``parameters``: win_powershell's ``parameters`` (the script's param block); renderers marked
+    ``takes_parameters`` receive them.
+    """
     out = {
         "probe": PROBE_NAME,
         "version": PROBE_VERSION,
@@ -60,5 +68,6 @@ def probe_output(state, script: str) -> dict:
         renderer = RENDERERS.get(name)
         if renderer is None:
             raise ProbeNotModelled(f"simulator: probe section not modelled: {name}")
-        out[name] = renderer(state)
+        takes = getattr(renderer, "takes_parameters", False)
+        out[name] = renderer(state, parameters or {}) if takes else renderer(state)
     return out

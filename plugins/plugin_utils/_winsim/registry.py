@@ -68,11 +68,12 @@ def key_exists(state, path: str) -> bool:
 
 def sub_keys(state, path: str) -> list[str]:
     prefix = norm(path).rstrip("\\") + "\\"
+    depth = prefix.count("\\")  # components of path; a state key may spell the hive long (HKEY_LOCAL_MACHINE)
     out = []
     for key in state.section("registry"):
         n = norm(key)
         if n.startswith(prefix):
-            child = str(key).rstrip("\\")[len(prefix) :].split("\\")[0]
+            child = str(key).strip().rstrip("\\").split("\\")[depth]
             if child and child.lower() not in (c.lower() for c in out):
                 out.append(child)
     return out

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import account_name, is_sid, same_account
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 DEPENDENT_SERVICES_MSG = (
@@ -74,7 +75,17 @@ def _set_state(state, name: str, svc: dict, new: str) -> None:
         state.touch()
 
 
+START_FAILED_MSG = (
+    "Unhandled exception while executing module: Service '{display} ({name})' cannot be started due to the "
+    "following error: Cannot start service {name} on computer '.'."
+)
+
+
 def start(state, name: str, svc: dict) -> None:
+    # start_fails: true in the state = the service fails to start (Start-Service throws; the exec
+    # wrapper reports it). Cleared by what repairs it (e.g. `msdtc -install`, _winsim/security.py).
+    if svc.get("start_fails"):
+        raise fail(START_FAILED_MSG.format(display=_display(name, svc), name=name))
     _set_state(state, name, svc, "running")
     reset_writers(state, name)
 
@@ -147,10 +158,12 @@ def win_service(ctx) -> dict:
         if not ctx.check_mode:
             svc["display_name"] = p["display_name"]
             state.touch()
-    if p.get("username") is not None and str(p["username"]).lower() != str(svc.get("username", "")).lower():
+    # win_service compares accounts by SID (ConvertTo-SecurityIdentifier accepts a SID string, LocalSystem
+    # and account names); a SID is stored as its English NTAccount name, as the module translates it.
+    if p.get("username") is not None and not same_account(p["username"], svc.get("username", _DEFAULT_USER)):
         changed = True
         if not ctx.check_mode:
-            svc["username"] = p["username"]
+            svc["username"] = account_name(p["username"].upper()) if is_sid(p["username"]) else p["username"]
             state.touch()
     # Assumption: a password cannot be compared, so update_password=always reports a change;
     # the password itself is never stored nor logged.

@@ -36,10 +36,32 @@ Example (every section is optional except ``hostname``)::
     certificates:                    # store (LocalMachine\\My) -> list of certificates
       LocalMachine\\My:
         - {thumbprint: ABC..., subject: CN=WIN-01, issuer: CN=WIN-01, valid_to: '2027-01-01T00:00:00'}
-    acls: {}                         # path -> {sddl: ...} or {aces: [...]}   (not emulated yet)
-    bitlocker_volumes: []            # not emulated yet
-    nics: []                         # e.g. [{name: Ethernet, dhcp_enabled: true}] (not emulated yet)
-    installed_products: {}           # product_id -> {name, version} (not emulated yet)
+    acls:                            # path -> {sddl, isdir (true), inherited_from_parent: [ACE strings]}
+      C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys: {sddl: 'O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)'}
+    bitlocker_volumes:               # Get-BitLockerVolume; absent key = BitLocker not installed
+      - {mount_point: 'D:', volume_type: Data, lock_status: Locked, volume_status: FullyEncrypted,
+         protection_status: Unknown, encryption_percentage: 100, key_protectors: [RecoveryPassword],
+         recovery_password: '111111-...'}   # what manage-bde -unlock accepts (never rendered)
+    # services.<name>.start_fails: true = starting the service fails (msdtc -install clears it for MSDTC)
+    nics:                            # probe section nics (GuestDhcpDisabled)
+      - {name: Ethernet, dhcp_enabled: true, ip_addresses: [10.0.0.4]}
+    installed_products:              # product_id -> {name, version, wow6432?}; win_package adds/removes
+      '{042d26ef-3dbe-4c25-95d3-4c1b11b235a7}':
+        {name: Microsoft Visual C++ 2013 Redistributable (x64) - 12.0.40664, version: 12.0.40664.0}
+    downloads:                       # URL -> like a files entry: what win_package downloads from it
+      https://example.invalid/agent.msi: {package: {product_id: '{...}', name: ..., version: ..., effects: {...}}}
+    # A files/downloads entry may carry package: {product_id, name, version, rc (0), wow6432,
+    # silent_switch (an .exe without it in arguments fails), effects: {files, registry, services...}}:
+    # what win_package installs (effects are deep-merged into this state).
+    dns: {unresolved: [management.azure.com], addresses: {name: [ip]}}   # every other name resolves
+    resources: {cpu_percent: 12, memory_percent: 41}     # absent: an idle host (5 % / 30 %)
+    events:                          # Application log; the probe reads id 517 younger than BackupEventDays
+      - {id: 517, provider: Microsoft-Windows-Backup, age_days: 1, message: The backup operation ... failed}
+    extension_status:                # the newest VMSnapshot handler .status file (absent: none)
+      plugin_version: 1.0.9222.0     # <PLUGIN_ROOT>\\<plugin_version>\\Status\\<sequence>.status
+      sequence: 12
+      age_minutes: 90                # file age (a transitioning status younger than 180 min = backup running)
+      items: [{status: {status: success, code: 0, formattedMessage: {message: ...}}}]  # or content: raw text
 
 Registry value types: string, expandstring, dword, qword, multistring, binary, none (binary data
 is a list of ints 0-255). Registry keys exist when listed (``{}`` for a key without values) or
@@ -79,6 +101,11 @@ SECTIONS = {
     "bitlocker_volumes": list,
     "nics": list,
     "installed_products": dict,
+    "downloads": dict,
+    "dns": dict,
+    "resources": dict,
+    "events": list,
+    "extension_status": dict,
 }
 
 
@@ -222,4 +249,10 @@ def validate(data) -> list[str]:
     for path, props in (data.get("files") or {}).items():
         if not isinstance(props, dict):
             problems.append(f"files[{path}] must be a mapping")
+    for path, props in (data.get("acls") or {}).items():
+        if not isinstance(props, dict) or not isinstance(props.get("sddl"), str):
+            problems.append(f"acls[{path}] must be a mapping with an sddl string")
+    for i, vol in enumerate(data.get("bitlocker_volumes") or []):
+        if not isinstance(vol, dict) or not vol.get("mount_point"):
+            problems.append(f"bitlocker_volumes[{i}] needs a mount_point")
     return problems

@@ -353,6 +353,11 @@ def run_module(monkeypatch, mountinfo, states, args):
         raise _Exit(result)
 
     monkeypatch.setattr(ext_filesystems, "gather_ext_filesystems", fake_gather)
+    real_other = ext_filesystems.gather_other_filesystems
+    monkeypatch.setattr(
+        ext_filesystems, "gather_other_filesystems", lambda run, **kw: real_other(run, mountinfo_path=mountinfo, **kw)
+    )
+    monkeypatch.setattr(ext_filesystems, "read_conf_facts", lambda path: {"path": path, "exists": False})
     monkeypatch.setattr(ext_filesystems.AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(ext_filesystems.AnsibleModule, "get_bin_path", lambda self, name, **kw: "/sbin/" + name)
     monkeypatch.setattr(ext_filesystems.AnsibleModule, "exit_json", exit_json)

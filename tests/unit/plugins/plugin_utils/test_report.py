@@ -43,6 +43,8 @@ def test_every_host_is_accounted_for_even_without_a_result(validator):
         "hosts": 4,
         "hosts_failing": 1,
         "hosts_with_errors": 2,
+        "hosts_changed": 0,
+        "waived": 0,
         "findings": {"fail": 1, "error": 0, "pass": 1, "not_applicable": 0},
     }
 
@@ -80,3 +82,14 @@ def test_table_names_failing_codes_and_errors():
     assert by_host["lnx1"].split()[2] == "ok"
     assert "ERROR" in by_host["gone"]
     assert lines[-1].startswith("4 hosts, 1 would fail backup, 2 could not be fully checked")
+
+
+def test_report_language_choices_match_the_translations():
+    import yaml
+    from ansible_collections.vmbackup.azure.plugins.modules import backup_report
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import LANGUAGES
+
+    doc = yaml.safe_load(backup_report.DOCUMENTATION)
+    described = " ".join(doc["options"]["language"]["description"])
+    for language in LANGUAGES:  # the documented languages are the ones translated
+        assert f"C({language})" in described, language

@@ -24,6 +24,11 @@ STATE_CHANGING = re.compile(
     re.IGNORECASE,
 )
 ALLOWED_COMMANDS = {"get-ciminstance", "get-service", "get-culture", "foreach-object", "vssadmin.exe"}
+# agent / installer / conditions sections: read files, registry, event log; sort and pick
+ALLOWED_COMMANDS |= {"test-path", "get-item", "get-itemproperty", "get-childitem", "join-path", "get-content"}
+ALLOWED_COMMANDS |= {"measure-object", "get-date", "get-winevent", "sort-object", "select-object"}
+# machinekeys_acl / certificates_my / bitlocker sections: ACL, certificate store, BitLocker status
+ALLOWED_COMMANDS |= {"get-acl", "get-command", "get-bitlockervolume"}
 # .NET / CIM methods that change a service or the system
 STATE_CHANGING_METHODS = {
     "stop",
@@ -75,7 +80,12 @@ def test_marker_cmdletbinding_param_and_changed_false(tree):
     lines = PROBE_SCRIPT.splitlines()
     assert lines[0] == PROBE_MARKER == "# vmbackup.azure:windows_probe"
     assert re.search(r"^\[CmdletBinding\(SupportsShouldProcess\)\]\s*$", PROBE_SCRIPT, re.MULTILINE)
-    assert re.search(r"^param\(\)\s*$", PROBE_SCRIPT, re.MULTILINE)
+    # the only parameters: names to resolve and days of event log (plain data, never code)
+    assert re.search(
+        r"^param\(\n(\s+#.*\n)*\s+\[string\[\]\]\$AzureEndpointNames = @\(\),\n\s+\[int\]\$BackupEventDays = 7\n\)$",
+        PROBE_SCRIPT,
+        re.MULTILINE,
+    )
     assert re.search(r"^\$Ansible\.Changed = \$false\s*$", PROBE_SCRIPT, re.MULTILINE)
     assert tree.root_node.children[0].type in ("comment", "param_block")
     assert any(n.type == "param_block" for n in tree.root_node.children)

@@ -1,0 +1,134 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for vmbackup.azure.bitlocker_volumes (fix for ExtensionSnapshotBitlockerError).
+
+Probe ``Get-BitLockerVolume`` (read-only), plan with the scan's evaluator (``_bitlocker.py``),
+then - only on opt-in - ``ansible.windows.win_command`` ``manage-bde -unlock <vol>
+-RecoveryPassword <secret>`` (run with ``_ansible_no_log``; its result is scrubbed and its
+``cmd`` dropped) and ``manage-bde -off <vol>``. No community.windows / ansible.windows module
+manages BitLocker, and the PowerShell we write stays read-only: hence win_command.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import (
+    RecoveryPasswordError,
+    assess_bitlocker,
+    is_locked,
+    normalize_mount_point,
+    normalize_recovery_passwords,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix import (
+    ResultError,
+    SecurityFixAction,
+    display,
+)
+
+ARGUMENT_SPEC = {
+    "unlock": {"type": "bool", "default": False},
+    "decrypt": {"type": "bool", "default": False},
+    "recovery_passwords": {"type": "dict", "default": {}, "no_log": True},
+}
+
+
+def _volumes(probe) -> list[dict]:
+    return [v for v in (probe.get("bitlocker") or {}).get("volumes") or [] if isinstance(v, dict)]
+
+
+def _volumes_text(volumes) -> str:
+    return "".join(
+        f"{v.get('mount_point')}: {v.get('lock_status')}, {v.get('volume_status')}, protection"
+        f" {v.get('protection_status')}\n"
+        for v in volumes
+    )
+
+
+class ActionModule(SecurityFixAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    PROBE_SECTIONS = ("bitlocker",)
+    SECRET_OPTIONS = ("recovery_passwords",)
+
+    def check_args(self, args):
+        try:
+            args["recovery_passwords"] = normalize_recovery_passwords(args.get("recovery_passwords"))
+        except RecoveryPasswordError as exc:
+            raise ValueError(str(exc)) from None
+        return args
+
+    def _manage_bde(self, task_vars, argv, secret=False) -> dict:
+        return self.module("ansible.windows.win_command", {"argv": argv}, task_vars, secret=secret)
+
+    def fix(self, task_vars, args):
+        probe = self.probe(task_vars)
+        finding, plan = assess_bitlocker(probe, args)
+        out = {"changed": False, "finding": finding}
+        if finding["status"] == "error":
+            raise ResultError(finding["detail"], **out)
+        before = _volumes(probe)
+        out.update(
+            volumes_before=before,
+            volumes_after=before,
+            volumes_after_predicted=False,
+            unlocked=[],
+            decrypted=[],
+            not_allowed=[a for a in finding["actions"] if not a["allowed"]],
+        )
+        if finding["status"] != "fail":
+            return out
+        passwords = args["recovery_passwords"]
+        for action in plan["actions"]:
+            if not action["allowed"]:
+                continue
+            mount = action["mount_point"]
+            if action["action"] == "unlock_volume":
+                argv = ["manage-bde", "-unlock", mount, "-RecoveryPassword", passwords[mount]]
+                res = self._manage_bde(task_vars, argv, secret=True)
+                done = out["unlocked"]
+            else:
+                res = self._manage_bde(task_vars, ["manage-bde", "-off", mount])
+                done = out["decrypted"]
+            if res.get("failed") and not res.get("skipped"):
+                text = " ".join(line.strip() for line in str(res.get("stdout") or res.get("msg") or "").splitlines())
+                command = action["command"]
+                raise ResultError(f"{command} failed (rc={res.get('rc')}): {self.scrub(text)[-300:]}", **out)
+            done.append(mount)
+            out["changed"] = True
+
+        if self._task.check_mode:
+            predicted = []
+            for vol in before:
+                vol = dict(vol)
+                mount = normalize_mount_point(vol.get("mount_point"))
+                if mount in out["unlocked"]:
+                    vol.update(lock_status="Unlocked", protection_status="On")
+                if mount in out["decrypted"]:
+                    vol.update(protection_status="Off", volume_status="DecryptionInProgress")
+                predicted.append(vol)
+            out["volumes_after"] = predicted
+            out["volumes_after_predicted"] = True
+        elif out["changed"]:
+            after = self.probe(task_vars)
+            out["volumes_after"] = _volumes(after)
+            out["finding_after"] = assess_bitlocker(after, args)[0]
+            still = [
+                v["mount_point"]
+                for v in out["volumes_after"]
+                if is_locked(v) and normalize_mount_point(v.get("mount_point")) in out["unlocked"]
+            ]
+            if still:
+                raise ResultError(f"still locked after manage-bde -unlock: {', '.join(still)}", **out)
+        if out["not_allowed"]:
+            display.warning(
+                f"{task_vars.get('inventory_hostname')}: ExtensionSnapshotBitlockerError steps not run: "
+                + "; ".join(f"{a['action']} {a['mount_point']} ({a.get('reason')})" for a in out["not_allowed"])
+            )
+        if self._task.diff:
+            predicted = " (predicted)" if out["volumes_after_predicted"] else ""
+            out["diff"] = {
+                "before_header": "BitLocker volumes (before)",
+                "after_header": f"BitLocker volumes (after){predicted}",
+                "before": _volumes_text(before),
+                "after": _volumes_text(out["volumes_after"]),
+            }
+        return out

@@ -1,0 +1,114 @@
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for vmbackup.azure.machinekeys_acl (fix for ExtensionConfigParsingFailure).
+
+Probe the MachineKeys SDDL and LocalMachine\\My (read-only), plan from the SDDL with the scan's
+evaluator (``_machinekeys.py``), then drive ``ansible.windows.win_owner``,
+``win_acl_inheritance``, ``win_acl`` and ``win_certificate_store`` - each owns check mode.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import (
+    DEFAULT_SDDL,
+    assess_machinekeys,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix import (
+    ResultError,
+    SecurityFixAction,
+    display,
+)
+
+ARGUMENT_SPEC = {
+    "reset_acl": {"type": "bool", "default": False},
+    "delete_certificates": {"type": "bool", "default": False},
+}
+
+
+def _certs_text(certs) -> str:
+    return "".join(f"{c.get('thumbprint')} {c.get('subject')}\n" for c in certs or [])
+
+
+class ActionModule(SecurityFixAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    PROBE_SECTIONS = ("machinekeys_acl", "certificates_my")
+
+    def fix(self, task_vars, args):
+        probe = self.probe(task_vars)
+        finding, plan = assess_machinekeys(probe, args)
+        out = {"changed": False, "finding": finding}
+        if finding["status"] == "error":
+            raise ResultError(finding["detail"], **out)
+        certs = probe.get("certificates_my") or []
+        out.update(
+            path=plan["path"],
+            sddl_before=plan["sddl"],
+            sddl_after=plan["sddl"],
+            sddl_after_predicted=False,
+            extension_certificates=[c.get("thumbprint") for c in plan["extension_certificates"]],
+            certificates_deleted=[],
+            acl_steps=[],
+            not_allowed=[a for a in finding["actions"] if not a["allowed"]],
+        )
+        if finding["status"] == "pass":
+            return out
+        if plan["manual"] and plan["reset_acl"]:
+            # nothing half-changed: refuse before the first module runs
+            raise ResultError(
+                "the MachineKeys ACL has entries ansible.windows.win_acl cannot match; remove them by hand, then run"
+                " again: " + "; ".join(f"{m['ace']} ({m['hint']})" for m in plan["manual"]),
+                **out,
+            )
+        if plan["reset_allowed"]:
+            for step in plan["steps"]:
+                res = self.module(step["module"], step["args"], task_vars)
+                if res.get("failed"):
+                    raise ResultError(f"{step['action']} failed ({step['module']}): {res.get('msg')}", **out)
+                out["acl_steps"].append(
+                    {"action": step["action"], "ace": step.get("ace"), "changed": bool(res.get("changed"))}
+                )
+                out["changed"] = out["changed"] or bool(res.get("changed"))
+        if plan["delete_allowed"]:
+            for step in plan["certificate_steps"]:
+                res = self.module(step["module"], step["args"], task_vars)
+                if res.get("failed"):
+                    raise ResultError(
+                        f"deleting certificate {step['args']['thumbprint']} failed: {res.get('msg')}", **out
+                    )
+                if res.get("changed"):
+                    out["certificates_deleted"].append(step["args"]["thumbprint"])
+                    out["changed"] = True
+        after_certs = certs
+        if self._task.check_mode:
+            if plan["reset_allowed"]:
+                out["sddl_after"] = plan["predicted_sddl"]
+                out["sddl_after_predicted"] = True
+            deleted = set(out["certificates_deleted"])
+            after_certs = [c for c in certs if str(c.get("thumbprint", "")).upper() not in deleted]
+        elif out["changed"]:
+            after = self.probe(task_vars)
+            after_finding, after_plan = assess_machinekeys(after, args)
+            out["finding_after"] = after_finding
+            out["sddl_after"] = after_plan["sddl"] if after_plan else None
+            after_certs = after.get("certificates_my") or []
+            if plan["reset_allowed"] and (after_plan is None or after_plan["acl_bad"]):
+                raise ResultError(
+                    f"the MachineKeys ACL is still not the default {DEFAULT_SDDL} after the reset:"
+                    f" {after_finding['detail']}",
+                    **out,
+                )
+        if out["not_allowed"]:
+            display.warning(
+                f"{task_vars.get('inventory_hostname')}: ExtensionConfigParsingFailure steps not run: "
+                + "; ".join(f"{a['action']} ({a.get('reason')})" for a in out["not_allowed"])
+            )
+        if self._task.diff:
+            predicted = " (predicted)" if self._task.check_mode else ""
+            out["diff"] = {
+                "before_header": f"{plan['path']} SDDL and LocalMachine\\My (before)",
+                "after_header": f"{plan['path']} SDDL and LocalMachine\\My (after){predicted}",
+                "before": f"{plan['sddl']}\n" + _certs_text(certs),
+                "after": f"{out['sddl_after']}\n" + _certs_text(after_certs),
+            }
+        return out
