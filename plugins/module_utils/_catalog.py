@@ -547,8 +547,13 @@ CATALOG = (
         [_W, _L],
         A_NETWORKING,
         "Every guest NIC uses DHCP (static private IPs are set in Azure, not in the guest).",
-        "Report; enabling DHCP in the guest can cut the connection: opt-in only.",
-        disruptive_steps=["enable DHCP on a guest network interface"],
+        "Report only: set the private IP as static on the Azure NIC and switch the guest NIC to DHCP from the"
+        " console; enabling DHCP from a remote session can cut the connection to the VM.",
+        field_note=(
+            "The doc lists this as a check, not a fix. Changing a NIC's addressing from Ansible over that same NIC"
+            " cuts the session half-way, so the collection reports the NIC and leaves the change to the operator."
+        ),
+        report_only=True,
     ),
     _e(
         "AzureEndpointUnreachable",

@@ -143,7 +143,19 @@ def test_every_condition_row_is_in_the_catalog():
         assert not entry.official
         assert _letters(cells[1]) <= set(entry.os), code
         fix = cells[3]
-        assert entry.report_only == (fix.startswith("Report") and "opt-in" not in fix), code
+        expected = (fix.startswith("Report") and "opt-in" not in fix) or code in DELIBERATELY_REPORT_ONLY
+        assert entry.report_only == expected, code
+
+
+# Conditions whose spec allows an opt-in fix that the collection deliberately does not automate
+# (each entry's field_note says why).
+DELIBERATELY_REPORT_ONLY = {"GuestDhcpDisabled"}
+
+
+def test_deliberately_report_only_entries_say_why():
+    for code in DELIBERATELY_REPORT_ONLY:
+        entry = cat.lookup(code)
+        assert entry.report_only and entry.role is None and entry.field_note, code
 
 
 def test_every_report_only_error_is_in_the_catalog():
@@ -307,11 +319,13 @@ def test_filter_functions():
 
     filters = error_codes.FilterModule().filters()
     assert filters["normalize_error_codes"](["vmnotindesirablestate"]) == ["UserErrorVmNotInDesirableState"]
-    # GuestDhcpDisabled: a planned role (report-only for now), skipped unless implemented_only=False
-    assert filters["error_code_roles"](["UserErrorFsFreezeFailed", "GuestDhcpDisabled", 320001]) == [
+    # ExtensionStuckInDeletionState: a planned (control-plane) role, skipped unless implemented_only=False
+    assert filters["error_code_roles"](["UserErrorFsFreezeFailed", "ExtensionStuckInDeletionState", 320001]) == [
         "user_error_fs_freeze_failed"
     ]
-    assert filters["error_code_roles"]("GuestDhcpDisabled", implemented_only=False) == ["guest_dhcp_disabled"]
+    assert filters["error_code_roles"]("ExtensionStuckInDeletionState", implemented_only=False) == [
+        "extension_stuck_in_deletion_state"
+    ]
     assert filters["error_code_roles"]([380008]) == ["azure_vm_offline"]
     with pytest.raises(AnsibleFilterError, match="Nope"):
         filters["normalize_error_codes"](["Nope"])
