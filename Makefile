@@ -15,7 +15,7 @@ APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc chromi
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup venv deps demo bench test units integration molecule sanity lint fmt constraints docs clean
+.PHONY: help setup venv deps demo bench test test-compat units integration molecule sanity lint fmt constraints docs clean
 
 help:
 	@echo "make demo   - scan, remediate and re-scan the built-in demo fleet"
@@ -74,6 +74,22 @@ test: setup
 	$(MAKE) --no-print-directory lint
 	$(BIN)/molecule test --all
 	$(BIN)/python -m pytest -n 2 tests/unit tests/integration
+
+# The other supported ansible-core line: Python 3.11 gets ansible 12 / ansible-core 2.19
+# (constraints-py3.11.txt); unit and playbook-level tests run against it too.
+COMPAT_PYTHON ?= $(shell command -v python3.11 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.11.*/bin/python 2>/dev/null | tail -n 1)
+COMPAT_VENV := .venv-py311
+
+$(COMPAT_VENV)/.stamp: requirements/requirements.in requirements/constraints-py3.11.txt
+	@test -n "$(COMPAT_PYTHON)" || { echo "test-compat needs Python 3.11" >&2; exit 1; }
+	$(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/requirements.in -c requirements/constraints-py3.11.txt
+	touch $@
+
+test-compat: setup $(COMPAT_VENV)/.stamp
+	$(COMPAT_VENV)/bin/ansible --version | head -1
+	$(COMPAT_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration
 
 fmt: setup
 	$(BIN)/ruff format plugins tests tools

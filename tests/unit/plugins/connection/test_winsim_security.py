@@ -128,7 +128,10 @@ def test_win_acl_check_mode_and_errors(host):
         rights="FullControl",
         state="absent",
     )
-    assert res["changed"] is True and sddl(path) == before
+    if docs.supports_check_mode(docs.module_doc("ansible.windows.win_acl")):
+        assert res["changed"] is True and sddl(path) == before
+    else:  # ansible.windows 3.3.0 (ansible 12): win_acl declares no check-mode support, so it is skipped
+        assert res.get("skipped") is True and sddl(path) == before
     bad_user = run(path, "ansible.windows.win_acl", path=MK, user="CONTOSO\\nobody", type="allow", rights="Read")
     assert bad_user["failed"] and "is not a valid user or group" in bad_user["msg"]
     bad_path = run(path, "ansible.windows.win_acl", path="C:\\nope", user="S-1-1-0", type="allow", rights="Read")
