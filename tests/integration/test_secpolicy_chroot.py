@@ -62,6 +62,7 @@ CHECK_PLAYBOOK = """
       vmbackup.azure.waagent_security_policy:
         fapolicyd_rule_file: /etc/fapolicyd/99-late.rules
       register: bad
+      # expected to fail: the result is asserted below
       ignore_errors: true
     - name: scan
       vmbackup.azure.backup_scan:

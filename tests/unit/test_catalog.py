@@ -396,12 +396,14 @@ PLAYBOOK = r"""
       ansible.builtin.debug:
         msg: "{{ lookup('vmbackup.azure.error_code', 'NoSuchCode') }}"
       register: bad_lookup
+      # expected to fail: the result is asserted below
       ignore_errors: true
 
     - name: Unknown code in the filter
       ansible.builtin.debug:
         msg: "{{ ['AzureVmOffline', 'Typo'] | vmbackup.azure.normalize_error_codes }}"
       register: bad_filter
+      # expected to fail: the result is asserted below
       ignore_errors: true
 
     - name: Both failed, naming the input and listing the valid codes
