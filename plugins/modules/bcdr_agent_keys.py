@@ -30,13 +30,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: >-
@@ -45,8 +40,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows each value that changes, before and after.
-  platform:
-    platforms: windows
 notes:
   - The backup extension reads these values when it takes the next snapshot; nothing is restarted.
 seealso:

@@ -48,13 +48,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
@@ -63,8 +58,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows lock and protection status per volume before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - Turning BitLocker off or unlocking on many hosts is a security change; run it per host or group with C(serial).
 seealso:

@@ -44,13 +44,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
@@ -60,8 +55,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows state, start mode and logon account of both services before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - Restarting MSDTC and COM+ interrupts distributed transactions and COM+ applications; spread O(restart)
     over the fleet with C(serial) or C(throttle).

@@ -38,13 +38,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: >-
@@ -53,8 +48,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows each value that changes, before and after.
-  platform:
-    platforms: windows
 notes:
   - .NET reads C(SchUseStrongCrypto) when a process starts - the backup extension picks it up on its next run;
     running services that use .NET keep the old behaviour until they restart. Nothing is restarted.

@@ -46,13 +46,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
@@ -60,8 +55,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the SDDL and the certificates of C(LocalMachine\My) before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - "Why the certificate names: an older version of the Microsoft page (2017) said I(Issued To = Windows Azure
     Service Management for Extensions or Windows Azure CRP Certificate Generator); Microsoft later renamed

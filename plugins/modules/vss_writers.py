@@ -80,21 +80,14 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: The probe runs in check mode; restarts are passed to M(ansible.windows.win_service) in check mode.
   diff_mode:
     support: full
     details: Shows the writer states before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - Restarting services on many hosts at once can hurt; use O(restart) with C(serial) or C(throttle)
     to spread restarts across the fleet.

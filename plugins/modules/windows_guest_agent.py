@@ -66,21 +66,14 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: The probe runs in check mode; installs and service changes are passed to the modules in check mode.
   diff_mode:
     support: full
     details: Shows the agent service state and version before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - The script parameters of the probe come from the host variables C(vmbackup_azure_endpoint_names) and
     C(vmbackup_backup_event_days), as in the scan, so both run the same probe.

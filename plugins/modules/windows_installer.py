@@ -53,21 +53,14 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.windows_fix
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: The probe runs in check mode; win_service and win_package run in check mode; msiexec is reported, not sent.
   diff_mode:
     support: full
     details: Shows msiserver's start mode and the VC++ 2013 x64 product before and after (predicted in check mode).
-  platform:
-    platforms: windows
 notes:
   - Nothing of this ever ran on Windows here; it is tested against the vmbackup.azure.winsim simulator.
 seealso:

@@ -58,12 +58,14 @@ CHECK_PLAYBOOK = """
 - hosts: all
   gather_facts: false
   tasks:
-    - name: bad input fails before any change
-      vmbackup.azure.waagent_security_policy:
-        fapolicyd_rule_file: /etc/fapolicyd/99-late.rules
-      register: bad
-      # expected to fail: the result is asserted below
-      ignore_errors: true
+    - block:  # must fail; its result is asserted from the callback output
+        - name: bad input fails before any change
+          vmbackup.azure.waagent_security_policy:
+            fapolicyd_rule_file: /etc/fapolicyd/99-late.rules
+      rescue:
+        - name: bad input was rejected
+          ansible.builtin.set_fact:
+            bad_input_rejected: true
     - name: scan
       vmbackup.azure.backup_scan:
         codes: [VmNotInDesirableState]

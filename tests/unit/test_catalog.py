@@ -392,19 +392,25 @@ PLAYBOOK = r"""
           - ('ExtensionFailedVssWriterInBadState,UserErrorFsFreezeFailed,320001' | vmbackup.azure.error_code_roles)
             == ['extension_failed_vss_writer_in_bad_state', 'user_error_fs_freeze_failed']
 
-    - name: Unknown code in the lookup
-      ansible.builtin.debug:
-        msg: "{{ lookup('vmbackup.azure.error_code', 'NoSuchCode') }}"
-      register: bad_lookup
-      # expected to fail: the result is asserted below
-      ignore_errors: true
+    - name: Unknown code in the lookup (must fail; the failure is kept for the assert)
+      block:
+        - name: Look up an unknown code
+          ansible.builtin.debug:
+            msg: "{{ lookup('vmbackup.azure.error_code', 'NoSuchCode') }}"
+      rescue:
+        - name: Keep the lookup failure
+          ansible.builtin.set_fact:
+            bad_lookup: "{{ ansible_failed_result }}"
 
-    - name: Unknown code in the filter
-      ansible.builtin.debug:
-        msg: "{{ ['AzureVmOffline', 'Typo'] | vmbackup.azure.normalize_error_codes }}"
-      register: bad_filter
-      # expected to fail: the result is asserted below
-      ignore_errors: true
+    - name: Unknown code in the filter (must fail; the failure is kept for the assert)
+      block:
+        - name: Normalize an unknown code
+          ansible.builtin.debug:
+            msg: "{{ ['AzureVmOffline', 'Typo'] | vmbackup.azure.normalize_error_codes }}"
+      rescue:
+        - name: Keep the filter failure
+          ansible.builtin.set_fact:
+            bad_filter: "{{ ansible_failed_result }}"
 
     - name: Both failed, naming the input and listing the valid codes
       ansible.builtin.assert:

@@ -11,6 +11,7 @@ import pytest
 from ansible.plugins.loader import init_plugin_loader
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import manifest, runner, vssadmin
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState, StateError
+from winsim_payload import real_in_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 STATES = os.path.join(ROOT, "tests", "sim", "states")
@@ -21,31 +22,6 @@ def _loader():
     init_plugin_loader([os.path.join(ROOT, ".collections")])
 
 
-def _real_in_data(module: str, args: dict) -> bytes:
-    """What ansible-core sends for a module run (built with its own manifest code)."""
-    from importlib import import_module
-
-    from ansible.executor.powershell.module_manifest import _create_powershell_wrapper
-
-    ns, coll, name = module.split(".")
-    pkg = import_module(f"ansible_collections.{ns}.{coll}.plugins.modules")
-    path = os.path.join(os.path.dirname(pkg.__file__), f"{name}.ps1")
-    with open(path, "rb") as f:
-        data = f.read()
-    return _create_powershell_wrapper(
-        name=f"ansible_collections.{ns}.{coll}.plugins.modules.{name}",
-        module_data=data,
-        module_path=path,
-        module_args={**args, "_ansible_module_name": module},
-        environment={},
-        async_timeout=0,
-        become_plugin=None,
-        substyle="powershell",
-        task_vars={},
-        profile="legacy",
-    )
-
-
 def _copy(tmp_path, name="healthy.yml"):
     dest = tmp_path / name
     shutil.copyfile(os.path.join(STATES, name), dest)
@@ -53,9 +29,7 @@ def _copy(tmp_path, name="healthy.yml"):
 
 
 def test_manifest_from_ansible_core():
-    req = manifest.parse(
-        _real_in_data("ansible.windows.win_regedit", {"path": "HKLM:\\X", "_ansible_check_mode": True})
-    )
+    req = manifest.parse(real_in_data("ansible.windows.win_regedit", {"path": "HKLM:\\X", "_ansible_check_mode": True}))
     assert req.kind == "module" and req.module == "ansible.windows.win_regedit"
     assert req.args["path"] == "HKLM:\\X" and req.args["_ansible_check_mode"] is True
     assert "supports_check_mode = $true" in req.source
@@ -92,11 +66,11 @@ def test_state_unchanged_is_not_rewritten_and_change_is_atomic(tmp_path):
     log = str(tmp_path / "log.jsonl")
     mtime = os.stat(path).st_mtime_ns
     args = {"path": "HKLM:\\SOFTWARE\\Microsoft\\Virtual Machine\\Guest", "name": "GuestAgentVersion"}
-    rc, out, _err = runner.execute("", _real_in_data("ansible.windows.win_reg_stat", args), path, log, "h")
+    rc, out, _err = runner.execute("", real_in_data("ansible.windows.win_reg_stat", args), path, log, "h")
     assert rc == 0 and json.loads(out)["value"] == "2.7.41491.1102"
     assert os.stat(path).st_mtime_ns == mtime
     args = {"name": "CryptSvc", "start_mode": "manual"}
-    rc, out, _err = runner.execute("", _real_in_data("ansible.windows.win_service", args), path, log, "h")
+    rc, out, _err = runner.execute("", real_in_data("ansible.windows.win_service", args), path, log, "h")
     assert json.loads(out)["changed"] is True
     assert HostState.load(path).services["CryptSvc"]["start_mode"] == "manual"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".winsim-")] == []
@@ -105,7 +79,7 @@ def test_state_unchanged_is_not_rewritten_and_change_is_atomic(tmp_path):
 def test_invocation_redacts_passwords(tmp_path):
     args = {"name": "SQLWriter", "username": "u", "password": "pw", "_ansible_inject_invocation": True}
     rc, out, _err = runner.execute(
-        "", _real_in_data("ansible.windows.win_service", args), _copy(tmp_path), "/dev/null", "h"
+        "", real_in_data("ansible.windows.win_service", args), _copy(tmp_path), "/dev/null", "h"
     )
     assert json.loads(out)["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
@@ -131,7 +105,7 @@ def test_unmodelled_sections_are_preserved(tmp_path):
     path = tmp_path / "s.yml"
     path.write_text("hostname: X\nacls: {C:\\x: {sddl: 'O:SY'}}\nfuture_section: {a: 1}\nregistry: {}\n")
     args = {"path": "HKLM:\\SOFTWARE\\A", "name": "B", "data": "c"}
-    runner.execute("", _real_in_data("ansible.windows.win_regedit", args), str(path), "/dev/null", "h")
+    runner.execute("", real_in_data("ansible.windows.win_regedit", args), str(path), "/dev/null", "h")
     state = HostState.load(str(path)).data
     assert state["acls"] == {"C:\\x": {"sddl": "O:SY"}} and state["future_section"] == {"a": 1}
     assert state["registry"]["HKLM:\\SOFTWARE\\A"]["B"] == {"type": "string", "data": "c"}

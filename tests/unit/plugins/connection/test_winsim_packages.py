@@ -17,6 +17,7 @@ from ansible.plugins.loader import init_plugin_loader
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import SECTIONS, build_script
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import docs, manifest, probe, runner
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState
+from winsim_payload import real_in_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 STATES = os.path.join(ROOT, "tests", "sim", "states")
@@ -31,32 +32,8 @@ def _loader():
     init_plugin_loader([os.path.join(ROOT, ".collections")])
 
 
-def _in_data(module: str, args: dict) -> bytes:
-    from importlib import import_module
-
-    from ansible.executor.powershell.module_manifest import _create_powershell_wrapper
-
-    ns, coll, name = module.split(".")
-    pkg = import_module(f"ansible_collections.{ns}.{coll}.plugins.modules")
-    path = os.path.join(os.path.dirname(pkg.__file__), f"{name}.ps1")
-    with open(path, "rb") as f:
-        data = f.read()
-    return _create_powershell_wrapper(
-        name=f"ansible_collections.{ns}.{coll}.plugins.modules.{name}",
-        module_data=data,
-        module_path=path,
-        module_args={**args, "_ansible_module_name": module},
-        environment={},
-        async_timeout=0,
-        become_plugin=None,
-        substyle="powershell",
-        task_vars={},
-        profile="legacy",
-    )
-
-
 def run(state_path, module, check=False, **args):
-    req = manifest.parse(_in_data(module, {**args, "_ansible_check_mode": check}))
+    req = manifest.parse(real_in_data(module, {**args, "_ansible_check_mode": check}))
     result, _check = runner.run_module(req, str(state_path))
     documented = set(docs.module_doc(module).returns) | GENERIC_KEYS
     assert not set(result) - documented, set(result) - documented
