@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -49,7 +50,13 @@ def test_collection_ee_metadata_names_real_files():
         assert re.fullmatch(r"[A-Za-z0-9.+_-]+( \[[a-z0-9:_ -]+\])?", line), line
 
 
-def test_ansible_builder_creates_the_build_context(tmp_path):
+# ansible-builder names the build file after the container runtime it finds on PATH: podman first,
+# then docker (ansible_builder/constants.py `default_container_runtime`; `runtime_files`:
+# Containerfile for podman, Dockerfile for docker). `create` has no --container-runtime option, so
+# the file name is passed with --output-filename and PATH holds only the venv: the result does not
+# depend on which container CLI a machine happens to have. Both names are checked.
+@pytest.mark.parametrize("filename", ["Containerfile", "Dockerfile"])
+def test_ansible_builder_creates_the_build_context(tmp_path, filename):
     work = tmp_path / "ee"
     work.mkdir()
     shutil.copy(os.path.join(ROOT, "execution-environment.yml"), work)
@@ -59,8 +66,18 @@ def test_ansible_builder_creates_the_build_context(tmp_path):
     (work / "context-collections").mkdir()
     (work / "context-collections" / "vmbackup-azure-0.1.0.tar.gz").write_bytes(b"")
     proc = subprocess.run(
-        [os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context"],
+        [
+            os.path.join(BIN, "ansible-builder"),
+            "create",
+            "-f",
+            "execution-environment.yml",
+            "-c",
+            "context",
+            "--output-filename",
+            filename,
+        ],
         cwd=work,
+        env={**os.environ, "PATH": BIN},
         capture_output=True,
         text=True,
         check=False,
@@ -68,7 +85,8 @@ def test_ansible_builder_creates_the_build_context(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     context = work / "context"
-    containerfile = (context / "Containerfile").read_text()
+    assert sorted(p.name for p in context.iterdir() if p.is_file()) == [filename]
+    containerfile = (context / filename).read_text()
     for name in ("requirements.txt", "bindep.txt", "requirements.yml", "collections/vmbackup-azure-0.1.0.tar.gz"):
         assert (context / "_build" / name).is_file(), name
     assert "COPY _build/requirements.txt requirements.txt" in containerfile
