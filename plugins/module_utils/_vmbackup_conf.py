@@ -27,6 +27,12 @@ import configparser
 import re
 import stat
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
+    dominant_ending,
+    join_pairs,
+    split_keepends,
+)
+
 ERROR_CODE = "ExtensionFailedSnapshotLimitReachedError"
 DEFAULT_PATH = "/etc/azure/vmbackup.conf"
 DEFAULT_SECTION = "SnapshotThread"
@@ -228,6 +234,13 @@ def validate_settings(settings, remove=()):
             raise ConfError(f"settings: key {raw_key!r} is given twice (keys are case-insensitive)")
         if value is None:
             raise ConfError(f"settings: {raw_key!r} has no value (use remove to delete a setting)")
+        if isinstance(value, dict) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value)
+        ):
+            raise ConfError(
+                f"settings: the value of {raw_key!r} is a {type(value).__name__} with nested values ({value!r}); "
+                "give a string, number, boolean or a list of strings"
+            )
         text = render_value(value)
         if "\n" in text or "\r" in text:
             raise ConfError(f"settings: the value of {raw_key!r} contains a newline")
@@ -311,9 +324,11 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             f"a section appears more than once ({where}); the extension ignores the file. Nothing was written"
         )
 
-    lines = split_lines(text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    # each line with its own ending: untouched lines keep their bytes (CRLF stays CRLF); the
+    # universal newlines of the extension's ConfigParser decide where lines end, as in parse_conf
+    pairs = split_keepends(text, universal=True)
+    lines = [line for line, _ending in pairs]
+    eol = dominant_ending(pairs)
     replace = {}  # line number -> new text (None: delete the span)
     merged = {}  # (section, key) -> value of merged duplicates
     spans = {}
@@ -358,17 +373,17 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
                         f"[{sec['name']}] {what} {key} = {value} (was {first['raw_key']} = {first['value']})"
                     )
 
-    out = []
+    out = []  # [line, ending]
     skip_until = 0
-    for number, line in enumerate(lines, start=1):
+    for number, (line, ending) in enumerate(pairs, start=1):
         if number <= skip_until:
             continue
         if number in replace:
             skip_until = spans.get(number, number)
             if replace[number] is not None:
-                out.append(replace[number])
+                out.append([replace[number], ending or eol])
             continue
-        out.append(line)
+        out.append([line, ending])
 
     present = set()
     target = None
@@ -378,13 +393,13 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             present |= {e["key"] for e in sec["entries"]}
     missing = [(k, v) for k, v in settings.items() if k not in present]
     if missing:
-        new_lines = [f"{k} = {v}" for k, v in missing]
+        new_lines = [[f"{k} = {v}", eol] for k, v in missing]
         if target is None:
-            while out and not out[-1].strip():
+            while out and not out[-1][0].strip():
                 out.pop()
             if out:
-                out.append("")
-            out.append(f"[{section}]")
+                out.append(["", eol])
+            out.append([f"[{section}]", eol])
             out.extend(new_lines)
             changes.append(f"add section [{section}]")
         else:
@@ -393,8 +408,11 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             position = _new_position(lines, replace, spans, last_line)
             out[position:position] = new_lines
         changes.extend(f"[{section}] add {k} = {v}" for k, v in missing)
+    for index in range(len(out) - 1):
+        if not out[index][1]:  # a last line without ending that is no longer last
+            out[index][1] = eol
 
-    new_text = "\n".join(out) + "\n" if out else ""
+    new_text = join_pairs(out) if changes else text
     if changes:
         _verify(text, new_text, section, settings, remove, merged)
     return new_text, changes

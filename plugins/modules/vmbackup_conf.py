@@ -84,7 +84,10 @@ attributes:
     description: Linux guests with the Azure Backup extension.
 notes:
   - Creates the file (and C(/etc/azure), mode 0755) when it does not exist and O(settings) is not empty.
-  - A file that exists is rewritten atomically with its owner, mode and SELinux context kept.
+  - A file that exists is rewritten atomically with its owner, mode and SELinux context kept. A symlink is
+    followed and its target edited, as M(ansible.builtin.lineinfile) does. Lines other than the keys it changes
+    keep their bytes and line endings (a CRLF file stays CRLF). A backup that cannot be completed (a full disk)
+    is removed, and the file is then left unchanged; every error names the file and the reason.
 author:
   - vmbackup.azure maintainers (@vmbackup)
 seealso:
@@ -147,9 +150,9 @@ finding_after:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import ConfFileError, backup, write_text
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import (
     ConfError,
     desired_settings,
@@ -170,22 +173,6 @@ def _options(params):
         "asr": params["asr"],
         "fix_plugin_host_conf": params["fix_plugin_host_conf"],
     }
-
-
-def _write(module, path, text):
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".vmbackup_conf.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if not os.path.exists(path):
-            os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main():
@@ -233,9 +220,12 @@ def main():
         result["changed"] = True
         diffs.append({"before_header": path, "after_header": path, "before": old or "", "after": new})
         if not module.check_mode:
-            if old is not None and params["backup"]:
-                result["backup_file"] = module.backup_local(path)
-            _write(module, path, new)
+            try:
+                if old is not None and params["backup"]:
+                    result["backup_file"] = backup(path)
+                write_text(module, path, new)
+            except ConfFileError as exc:
+                module.fail_json(msg=f"ExtensionFailedSnapshotLimitReachedError: {exc}", **result)
 
     host = facts["plugin_host_conf"]
     problems = plugin_host_conf_problems(host)

@@ -58,7 +58,9 @@ def test_parsers():
     assert os_family({"ID": "plan9"}) == "unknown"
     conf = "# Extensions.Enabled=n\nExtensions.Enabled = N  # trailing\nLib.Dir=/var/lib/waagent\n"
     assert parse_waagent_conf(conf)["Extensions.Enabled"] == "N"
-    assert conf_disabled("N") and conf_disabled("no") and not conf_disabled("y") and not conf_disabled(None)
+    assert conf_disabled("N") and not conf_disabled("y") and not conf_disabled(None)
+    # the agent's get_switch knows only y/n: 'no', 'false', '0' mean the default (enabled)
+    assert not any(conf_disabled(v) for v in ("no", "false", "0", "off", "No"))
     new = set_conf_value(
         "a=1\nExtensions.Enabled=n\n# Extensions.Enabled=n\nExtensions.Enabled=n\n", "Extensions.Enabled", "y"
     )
@@ -108,9 +110,15 @@ def test_stopped_disabled_extensions_off_noexec():
 def test_provisioning_state_restart_is_opt_in_and_not_a_failure():
     finding = evaluate_agent(agent(), {}, "UserErrorVmProvisioningStateFailed")
     assert finding["status"] == "pass" and finding["actions"] == []
+    # a healthy agent is not restarted, even with restart: true (issue 10 item 7)
     finding = evaluate_agent(agent(), {"restart": True}, "UserErrorVmProvisioningStateFailed")
-    assert finding["status"] == "pass"
-    assert finding["actions"][0]["action"] == "restart_agent" and finding["actions"][0]["allowed"] is True
+    assert finding["status"] == "pass" and finding["actions"] == []
+    # one that is not running and not started by the fix (start: false) is
+    finding = evaluate_agent(
+        agent(active=False), {"restart": True, "start": False}, "UserErrorVmProvisioningStateFailed"
+    )
+    kinds = {a["action"]: a for a in finding["actions"]}
+    assert kinds["restart_agent"]["allowed"] is True
 
 
 def test_chroot_without_init_only_needs_enabling():
