@@ -920,8 +920,10 @@ def evaluate_extfs(facts, options=None):
     ``mountstoskip`` (mount points the extension does not freeze; default: read from the gathered
     ``vmbackup_conf``). xfs/btrfs filesystems (``other_filesystems``) that were shut down or have
     errors fail too, with a report-only ``repair_offline`` action.
-    Status: ``error`` when a state could not be read, else ``fail`` when a filesystem is not clean,
-    ``not_applicable`` when no ext filesystem is mounted, else ``pass``.
+    Status: ``error`` when a state could not be read, a named mount point has nothing mounted, or the
+    pending-remount record is unreadable; else ``fail`` when a filesystem is not clean or was left
+    unmounted by a repair (``pending_remount``); ``not_applicable`` when no ext filesystem is mounted,
+    else ``pass``.
     Actions: one ``{action: fsck_remount, mountpoint, device, allowed, reason, disruptive}`` per
     unclean filesystem; ``allowed`` only with ``repair`` and when nothing refuses it.
     """
