@@ -131,3 +131,43 @@ def test_bad_input():
     assert evaluate_agent({}, {})["status"] == "error"
     with pytest.raises(ValueError):
         evaluate_agent(agent(), {}, "UserErrorFsFreezeFailed")
+
+
+# --- the module: restart only when something changed or the agent is not running (issue 10 item 7) ---
+
+
+class _Exit(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("code", "facts", "restarts"),
+    [
+        ("UserErrorVmProvisioningStateFailed", agent(), False),
+        ("VmAgentNotRunning", agent(), False),
+        ("UserErrorVmProvisioningStateFailed", agent(ext="n"), True),
+        ("VmAgentNotRunning", agent(ext="n"), True),
+    ],
+)
+def test_module_restarts_only_when_needed(monkeypatch, tmp_path, code, facts, restarts):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.vmbackup.azure.plugins.modules import waagent
+
+    conf = tmp_path / "waagent.conf"
+    conf.write_text(f"Extensions.Enabled={facts['agent']['conf']['extensions_enabled']}\n")
+    facts["agent"]["conf"]["path"] = str(conf)
+    calls, results = [], []
+    monkeypatch.setattr(waagent.Agent, "gather", lambda self: facts["agent"])
+    monkeypatch.setattr(waagent.Agent, "systemctl", lambda self, *args: calls.append(args))
+    monkeypatch.setattr(waagent.AnsibleModule, "exit_json", lambda self, **r: (results.append(r), _raise()))
+    monkeypatch.setattr(waagent.AnsibleModule, "fail_json", lambda self, **r: (results.append(r), _raise()))
+    args = {"error_code": code, "restart": True, "conf_path": str(conf), "backup": False}
+    with patch_module_args(args), pytest.raises(_Exit):
+        waagent.main()
+    (result,) = results
+    assert (("restart", "walinuxagent.service") in calls) is restarts, (calls, result)
+    assert result["changed"] is restarts
+
+
+def _raise():
+    raise _Exit()
