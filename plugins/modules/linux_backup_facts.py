@@ -111,7 +111,11 @@ ansible_facts:
             - Besides the keys below, entries carry what the fix needs to decide whether it may
               unmount the filesystem (C(present), C(error), C(journal), C(read_only), C(major),
               C(minor), C(mount_root), C(root_device), C(submounts), C(also_mounted_at),
-              C(loop_autoclear), C(holders)).
+              C(loop_autoclear), C(holders), C(remount_options), C(options_source), C(uuid),
+              C(not_mounted) for a requested mount point where nothing is mounted).
+            - A filesystem a repair unmounted and did not mount again (O(ext_pending_file)) is listed with
+              C(present=false) and C(pending_remount) (the record - C(device), C(fstype), C(remount_options),
+              C(pid), C(started), C(fsck_rc) when e2fsck left errors); the evaluator reports it as a failure.
           type: list
           elements: dict
           contains:
