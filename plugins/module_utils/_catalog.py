@@ -270,9 +270,10 @@ CATALOG = (
         " as legacy only (see the field note).",
         messages=["Snapshot operation failed as snapshot limit is exceeded for some of the disks attached"],
         field_note=(
-            "`isanysnapshotfailed` is dead: the Linux extension added it in 2018-10 (Azure/azure-linux-extensions"
-            " commit c4a5214a) and stopped reading it in 2019-03 (commit efa31dfa), so setting it changes nothing"
-            " on current extensions. The extension reads only `/etc/azure/vmbackup.conf` (section"
+            "`isanysnapshotfailed` is dead: the Linux extension added it on 2018-10-09 (Azure/azure-linux-extensions"
+            " commit c4a5214a) and stopped reading it on 2019-01-29 (commit 6cbd95fd); it compared the value with"
+            " `== 'False'`, so only that spelling worked. Setting it changes nothing on current extensions."
+            " The extension reads only `/etc/azure/vmbackup.conf` (section"
             " `[SnapshotThread]`, keys lowercase, never duplicated), not the `tempPlugin/vmbackup.conf` copy"
             " (MicrosoftDocs/azure-docs issue 90308), and silently ignores the whole file when it fails to parse."
             " When the extension rewrites the file it lowercases every key, so a later `MountsToSkip` beside its"

@@ -14,6 +14,7 @@ Internal to the collection (leading underscore). Pure standard library so the re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -22,8 +23,12 @@ EXT_FSTYPES = ("ext2", "ext3", "ext4")
 CLEAN = "clean"
 # Environment for every command whose output is parsed.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
-# Shown by the kernel in the super options but refused when given to mount(8).
-_NOT_MOUNT_OPTIONS = frozenset(["seclabel"])
+# Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
+# labelling support) and ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
+# _ext4_show_options, "emergency_ro" since 6.x; measured here: mount -o ...,emergency_ro fails).
+KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro"])
+# Where ext_filesystems records a filesystem it unmounted and has not yet mounted again.
+PENDING_FILE = "/var/lib/vmbackup-azure/ext_filesystems-pending.json"
 
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
@@ -41,12 +46,12 @@ def merge_options(mount_options, super_options):
     """Per-mount options, then the superblock options not already there (order kept, no duplicates).
 
     ``rw``/``ro`` appear in both lists; the per-mount one wins. Options the kernel shows but mount(8)
-    refuses (``seclabel``) are left out: the result is what ``mount -o`` accepts.
+    refuses (``seclabel``, ``emergency_ro``) are left out: the result is what ``mount -o`` accepts.
     """
     merged = []
     has_mode = False
     for opt in list(mount_options) + list(super_options):
-        if opt in _NOT_MOUNT_OPTIONS or opt in merged:
+        if opt in KERNEL_STATE_FLAGS or opt in merged:
             continue
         if opt in ("rw", "ro"):
             if has_mode:
@@ -96,6 +101,123 @@ def parse_mountinfo(text):
             }
         )
     return entries
+
+
+def parse_fstab(text):
+    """``/etc/fstab`` (fstab(5)) -> list of ``{spec, file, vfstype, mntops}`` (octal escapes decoded)."""
+    entries = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) < 2 or fields[0].startswith("#"):
+            continue
+        entries.append(
+            {
+                "spec": unescape_mount_path(fields[0]),
+                "file": normalize_mountpoint(unescape_mount_path(fields[1])),
+                "vfstype": fields[2] if len(fields) > 2 else "auto",
+                "mntops": fields[3] if len(fields) > 3 else "defaults",
+            }
+        )
+    return entries
+
+
+def remount_options(entry, fstab_text):
+    """``(options, source)`` to mount ``entry`` (a parse_mountinfo dict) again with.
+
+    The options the administrator wrote in /etc/fstab for that mount point when there is such a line
+    (``source`` ``/etc/fstab``), else the options of the mount table without the kernel's state flags
+    (``source`` ``mount table``): never ``emergency_ro`` or ``seclabel``, which mount(8) refuses.
+    """
+    mountpoint = normalize_mountpoint(entry["mountpoint"])
+    lines = [e for e in parse_fstab(fstab_text) if e["file"] == mountpoint]
+    if lines:
+        return lines[-1]["mntops"], "/etc/fstab"
+    return ",".join(merge_options(entry["mount_options"], entry["super_options"])), "mount table"
+
+
+def mount_attempts(options):
+    """The option lists to try, in order, when mounting again: all of them, then without each one
+    (last first: the superblock options come last), then the mode only; ``ro`` last of all.
+
+    Each item is a list of options (may be empty: ``mount`` without ``-o``). No duplicates.
+    """
+    opts = [o for o in (options or "").split(",") if o]
+    mode = [o for o in opts if o in ("rw", "ro")][:1]
+    rest = [o for o in opts if o not in ("rw", "ro")]
+    tries = [opts]
+    for index in range(len(rest) - 1, -1, -1):
+        tries.append(mode + rest[:index] + rest[index + 1 :])
+    tries.append(mode)
+    tries.append(["ro"])
+    out = []
+    for t in tries:
+        if t not in out:
+            out.append(t)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The pending-remount record: written before a repair unmounts, removed once it is mounted again.
+
+
+def read_pending(path=PENDING_FILE):
+    """``{mountpoint: record}`` of the filesystems a repair unmounted and did not mount again.
+
+    A missing file is ``{}``; a file that cannot be read or parsed raises ValueError naming it
+    (the caller reports it: a lost record must not look like "nothing pending").
+    """
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the pending-remount record {path}: {exc}") from exc
+    pending = data.get("pending") if isinstance(data, dict) else None
+    if not isinstance(pending, dict):
+        raise ValueError(f"the pending-remount record {path} has no 'pending' mapping")
+    return pending
+
+
+def write_pending(pending, path=PENDING_FILE):
+    """Write (atomically, fsync'd) or remove the record. The directory is created 0700."""
+    import json
+    import tempfile
+
+    if not pending:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".pending-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"pending": pending}, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def describe_pending(record):
+    """Why a pending filesystem is unmounted, for the finding and the module."""
+    if record.get("fsck_rc") is not None and record["fsck_rc"] & 4:
+        why = f"left unmounted because e2fsck could not correct every error (rc {record['fsck_rc']})"
+    else:
+        why = "unmounted by an interrupted repair"
+    started = record.get("started")
+    return f"{why} (pid {record.get('pid')}, {started})" if started else why
 
 
 def normalize_state(value):
@@ -326,14 +448,22 @@ def read_ext_state(run_command, device, tune2fs="tune2fs"):
             "error": f"{tune2fs} -l {device} failed (rc {rc}): {msg}",
         }
     parsed = parse_tune2fs(out)
+    uuid = parsed["fields"].get("Filesystem UUID")
     if parsed["state"] is None:
         return {
             "state": None,
             "state_raw": "",
             "journal": parsed["journal"],
+            "uuid": uuid,
             "error": f"{tune2fs} -l {device} printed no 'Filesystem state' line",
         }
-    return {"state": parsed["state"], "state_raw": parsed["state_raw"], "journal": parsed["journal"], "error": None}
+    return {
+        "state": parsed["state"],
+        "state_raw": parsed["state_raw"],
+        "journal": parsed["journal"],
+        "uuid": uuid,
+        "error": None,
+    }
 
 
 def gather_ext_filesystems(
@@ -345,6 +475,8 @@ def gather_ext_filesystems(
     proc="/proc",
     sys_block="/sys/block",
     holders=True,
+    fstab_path="/etc/fstab",
+    pending_file=PENDING_FILE,
 ):
     """Facts about the mounted ext2/3/4 filesystems: all of them, or the mount points ``mounts``.
 
@@ -354,9 +486,16 @@ def gather_ext_filesystems(
     whether the fix may touch it: ``present``, ``error``, ``journal``, ``read_only``, ``major``,
     ``minor``, ``mount_root``, ``submounts``, ``also_mounted_at``, ``root_device``,
     ``loop_autoclear``, ``holders`` (only for unclean filesystems). A requested mount point that is
-    not a mounted ext filesystem is listed with ``present: false`` and ``error`` saying so.
+    not a mounted ext filesystem is listed with ``present: false`` and ``error`` saying so
+    (``not_mounted: true`` when nothing is mounted there at all).
+
+    ``remount_options`` / ``options_source``: what a repair mounts it again with (``remount_options``).
+    A filesystem recorded in ``pending_file`` (a repair unmounted it and did not mount it again) is
+    listed with ``present: false`` and ``pending_remount`` (the record), whatever ``mounts`` says,
+    unless excluded; an unreadable record is listed with ``record_error``.
     """
     table = read_mountinfo(mountinfo_path)
+    fstab_text = _read(fstab_path) if fstab_path else ""
     # The visible mount at a path is the last one mounted there.
     visible = {}
     for entry in table:
@@ -390,6 +529,7 @@ def gather_ext_filesystems(
                         "state_raw": "",
                         "is_root": path == "/",
                         "present": False,
+                        "not_mounted": entry is None,
                         "error": f"{path} is not a mounted ext2/ext3/ext4 filesystem ({what})",
                     }
                 )
@@ -414,12 +554,16 @@ def gather_ext_filesystems(
         state = states[dev]
         mp = entry["mountpoint"]
         mount_opts = entry["mount_options"]
+        again, source = remount_options(entry, fstab_text)
         facts.append(
             {
                 "mountpoint": mp,
                 "device": device,
                 "fstype": entry["fstype"],
                 "options": entry["options"],
+                "remount_options": again,
+                "options_source": source,
+                "uuid": state.get("uuid"),
                 "state": state["state"],
                 "state_raw": state["state_raw"],
                 "is_root": mp == "/",
@@ -441,6 +585,7 @@ def gather_ext_filesystems(
                 "holders": [],
             }
         )
+    facts = _pending_facts(run_command, facts, table, visible, excluded, tune2fs, pending_file)
     if holders:
         busy = {(fs["major"], fs["minor"]) for fs in facts if fs.get("present") and state_is_unclean(fs)}
         if busy:
@@ -448,6 +593,76 @@ def gather_ext_filesystems(
             for fs in facts:
                 if fs.get("present") and (fs["major"], fs["minor"]) in found:
                     fs["holders"] = found[(fs["major"], fs["minor"])]
+    return facts
+
+
+def _rdev(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.major(st.st_rdev), os.minor(st.st_rdev)) if st.st_rdev else None
+
+
+def _pending_facts(run_command, facts, table, visible, excluded, tune2fs, pending_file):
+    """``facts`` plus one entry per filesystem still recorded as unmounted by a repair."""
+    if not pending_file:
+        return facts
+    try:
+        pending = read_pending(pending_file)
+    except ValueError as exc:
+        return facts + [
+            {
+                "mountpoint": pending_file,
+                "device": None,
+                "fstype": None,
+                "options": "",
+                "state": None,
+                "state_raw": "",
+                "is_root": False,
+                "present": False,
+                "record_error": str(exc),
+                "error": str(exc),
+            }
+        ]
+    for mp, record in sorted(pending.items()):
+        if not isinstance(record, dict) or mp in excluded:
+            continue
+        device = record.get("device")
+        dev = _rdev(device) if device else None
+        entry = visible.get(mp)
+        if entry is not None and dev == (entry["major"], entry["minor"]):
+            continue  # mounted again (by hand): the record is stale, the module drops it
+        state = read_ext_state(run_command, device, tune2fs=tune2fs) if dev else None
+        if state is None:
+            state = {"state": None, "state_raw": "", "journal": None, "uuid": None}
+            state["error"] = f"device {device} of {mp} does not exist (any more)"
+        facts = [f for f in facts if not (f["mountpoint"] == mp and f.get("not_mounted"))]
+        facts.append(
+            {
+                "mountpoint": mp,
+                "device": device,
+                "fstype": record.get("fstype"),
+                "options": record.get("options", ""),
+                "remount_options": record.get("remount_options", ""),
+                "options_source": record.get("options_source", ""),
+                "state": state["state"],
+                "state_raw": state["state_raw"],
+                "journal": state["journal"],
+                "uuid": state.get("uuid"),
+                "is_root": mp == "/",
+                "present": False,
+                "error": state.get("error"),
+                "pending_remount": record,
+                "major": dev[0] if dev else None,
+                "minor": dev[1] if dev else None,
+                "mounted_over": f"{entry['source']} ({entry['fstype']})" if entry is not None else None,
+                "device_mounted_at": sorted(
+                    {e["mountpoint"] for e in table if dev and (e["major"], e["minor"]) == dev}
+                ),
+                "holders": [],
+            }
+        )
     return facts
 
 
@@ -647,13 +862,32 @@ def refusal_reasons(fs, repair):
     return reasons
 
 
+def pending_refusals(fs, repair):
+    """Why the fix must not check and mount again a filesystem a repair left unmounted."""
+    record = fs.get("pending_remount") or {}
+    reasons = []
+    if fs.get("error"):
+        reasons.append(fs["error"])
+    if record.get("uuid") and fs.get("uuid") and record["uuid"] != fs["uuid"]:
+        reasons.append(
+            f"{fs.get('device')} now holds another filesystem (UUID {fs['uuid']}, recorded {record['uuid']})"
+        )
+    if fs.get("mounted_over"):
+        reasons.append(f"{fs['mounted_over']} is mounted at {fs['mountpoint']} now")
+    if fs.get("device_mounted_at"):
+        reasons.append("the device is mounted at " + ", ".join(fs["device_mounted_at"]))
+    if not reasons and not repair:
+        reasons.append("repair not opted in (repair: true checks it with e2fsck -f -y and mounts it again)")
+    return reasons
+
+
 def _select(filesystems, options):
     mounts = {normalize_mountpoint(p) for p in (options.get("mounts") or [])}
     exclude = {normalize_mountpoint(p) for p in (options.get("exclude") or [])}
     out = []
     for fs in filesystems:
         mp = fs.get("mountpoint")
-        if mp in exclude or (mounts and mp not in mounts):
+        if mp in exclude or (mounts and mp not in mounts and not fs.get("pending_remount")):
             continue
         out.append(fs)
     return out
@@ -686,8 +920,10 @@ def evaluate_extfs(facts, options=None):
     ``mountstoskip`` (mount points the extension does not freeze; default: read from the gathered
     ``vmbackup_conf``). xfs/btrfs filesystems (``other_filesystems``) that were shut down or have
     errors fail too, with a report-only ``repair_offline`` action.
-    Status: ``error`` when a state could not be read, else ``fail`` when a filesystem is not clean,
-    ``not_applicable`` when no ext filesystem is mounted, else ``pass``.
+    Status: ``error`` when a state could not be read, a named mount point has nothing mounted, or the
+    pending-remount record is unreadable; else ``fail`` when a filesystem is not clean or was left
+    unmounted by a repair (``pending_remount``); ``not_applicable`` when no ext filesystem is mounted,
+    else ``pass``.
     Actions: one ``{action: fsck_remount, mountpoint, device, allowed, reason, disruptive}`` per
     unclean filesystem; ``allowed`` only with ``repair`` and when nothing refuses it.
     """
@@ -702,7 +938,15 @@ def evaluate_extfs(facts, options=None):
         skip, skip_note = mountstoskip(facts.get("vmbackup_conf") if isinstance(facts, dict) else None)
 
     present = [fs for fs in filesystems if fs.get("present", True)]
-    missing = [fs for fs in filesystems if not fs.get("present", True)]
+    pending = [fs for fs in filesystems if fs.get("pending_remount")]
+    record_errors = [fs for fs in filesystems if fs.get("record_error")]
+    missing = [
+        fs
+        for fs in filesystems
+        if not fs.get("present", True) and not fs.get("pending_remount") and not fs.get("record_error")
+    ]
+    # a mount point the user named where nothing is mounted: a typo or a lost mount, never "not applicable"
+    missing_named = [fs for fs in missing if fs.get("not_mounted")]
     errors = [fs for fs in present if state_is_unclean(fs) is None and fs["mountpoint"] not in skip]
     unclean = [fs for fs in present if state_is_unclean(fs) and fs["mountpoint"] not in skip]
     skipped = [fs for fs in present + others if fs["mountpoint"] in skip and _unhealthy(fs)]
@@ -717,27 +961,44 @@ def evaluate_extfs(facts, options=None):
     actions = []
     fix_parts = []
     detail_parts = []
-    for fs in unclean:
-        reasons = refusal_reasons(fs, repair)
-        allowed = not reasons
-        what = f"state {fs.get('state_raw') or fs.get('state')!r}"
+
+    def plan(fs, reasons, steps, refused):
         actions.append(
             {
                 "action": "fsck_remount",
                 "mountpoint": fs["mountpoint"],
                 "device": fs.get("device"),
-                "allowed": allowed,
+                "allowed": not reasons,
                 "disruptive": True,
-                "reason": "; ".join(reasons) if reasons else f"{what}: umount, fsck -y, mount with {fs.get('options')}",
+                "reason": "; ".join(reasons) if reasons else steps,
             }
         )
-        detail_parts.append(f"{_label(fs)} is {fs.get('state_raw') or fs.get('state')!r}")
-        if allowed:
-            fix_parts.append(
-                f"umount {fs['mountpoint']}, fsck -y {fs.get('device')}, mount it again with -o {fs.get('options')}"
-            )
-        else:
-            fix_parts.append(f"would not touch {fs['mountpoint']}: " + "; ".join(reasons))
+        fix_parts.append(f"{refused}: " + "; ".join(reasons) if reasons else steps)
+
+    for fs in unclean:
+        again = fs.get("remount_options") or fs.get("options")
+        state = f"{fs.get('state_raw') or fs.get('state')!r}"
+        detail_parts.append(f"{_label(fs)} is {state}")
+        plan(
+            fs,
+            refusal_reasons(fs, repair),
+            f"state {state}: umount {fs['mountpoint']}, fsck -y {fs.get('device')}, mount it again with -o {again}",
+            f"would not touch {fs['mountpoint']}",
+        )
+    for fs in pending:
+        again = fs.get("remount_options") or fs.get("options")
+        detail_parts.append(
+            f"{_label(fs)} was {describe_pending(fs['pending_remount'])} and is not mounted: "
+            f"files written to {fs['mountpoint']} now land on the filesystem below it"
+        )
+        plan(
+            fs,
+            pending_refusals(fs, repair),
+            f"e2fsck -f -y {fs.get('device')}, mount it again at {fs['mountpoint']} with -o {again}",
+            f"would not mount {fs['mountpoint']} again",
+        )
+    for fs in record_errors:
+        detail_parts.append(fs["record_error"])
     for fs in bad_others:
         what = "was shut down by the kernel" if fs.get("health") == "shutdown" else "has errors"
         detail_parts.append(f"{_label(fs)} {what}: {fs.get('detail')}")
@@ -763,7 +1024,11 @@ def evaluate_extfs(facts, options=None):
         )
     if skip_note:
         detail_parts.append(skip_note)
+    for fs in missing_named:
+        detail_parts.append(f"{fs['mountpoint']} was named in mounts but nothing is mounted there")
     for fs in missing:
+        if fs.get("not_mounted"):
+            continue
         detail_parts.append(fs.get("error") or f"{fs.get('mountpoint')} is not a mounted ext2/ext3/ext4 filesystem")
     for fs in unjournaled:
         detail_parts.append(
@@ -771,9 +1036,9 @@ def evaluate_extfs(facts, options=None):
             f"{fs.get('state_raw')!r} while mounted, which is normal"
         )
 
-    if errors or unknown_others:
+    if errors or unknown_others or record_errors or missing_named:
         status = "error"
-    elif unclean or bad_others:
+    elif unclean or bad_others or pending:
         status = "fail"
     elif not present and not others:
         status = "not_applicable"

@@ -27,6 +27,12 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
+    dominant_ending,
+    join_pairs,
+    split_keepends,
+)
+
 AGENT_CODES = ("VmAgentNotRunning", "NoVmAgent", "AzureVmOffline", "UserErrorVmProvisioningStateFailed")
 WAAGENT_CONF = "/etc/waagent.conf"
 AGENT_LIB = "/var/lib/waagent"
@@ -84,40 +90,69 @@ def parse_waagent_version(text):
     }
 
 
-_CONF_LINE = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*=\s*(.*?)\s*$")
+def _conf_setting(line):
+    """``(key, value)`` of one waagent.conf line as the agent reads it, or None.
+
+    WALinuxAgent ``azurelinuxagent/common/conf.py`` ``ConfigurationProvider.load`` (2.7.3.0, Debian's
+    ``waagent`` package; the same in Azure/WALinuxAgent master): a line that does not start with ``#``
+    (no leading blanks skipped) and has a ``=``; key = text before the first ``=``, stripped; value =
+    text after it up to the first ``#``, then ``strip('" ')`` and ``strip()``; the value ``None`` is
+    no value (the default applies).
+    """
+    if line.startswith("#") or "=" not in line:
+        return None
+    key, _sep, rest = line.partition("=")
+    value = rest.split("#")[0].strip('" ').strip()
+    return key.strip(), (value if value != "None" else None)
 
 
 def parse_waagent_conf(text):
-    """``{key: value}`` of /etc/waagent.conf (``Key=Value`` lines, ``#`` comments; the last one wins)."""
+    """``{key: value}`` of /etc/waagent.conf exactly as the agent reads it (``_conf_setting``; the last line wins).
+
+    The agent splits the text on ``\n`` only (``content.split('\n')``): form feed or U+2028 do not end a line.
+    """
     out = {}
-    for line in (text or "").splitlines():
-        stripped = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-        match = _CONF_LINE.match(stripped)
-        if match:
-            out[match.group(1)] = match.group(2)
+    for line in (text or "").split("\n"):
+        setting = _conf_setting(line)
+        if setting:
+            out[setting[0]] = setting[1]
     return out
 
 
+def conf_switch(value, default=True):
+    """A waagent.conf switch as the agent's ``get_switch`` reads it: ``y``/``n`` in any case, else the default."""
+    if value is not None and value.lower() == "y":
+        return True
+    if value is not None and value.lower() == "n":
+        return False
+    return default
+
+
 def conf_disabled(value):
-    """True when a waagent.conf boolean says no (the agent treats ``n``/``no``/``false`` as no, case-insensitive)."""
-    return value is not None and str(value).strip().lower() in ("n", "no", "false", "0", "off")
+    """True when ``Extensions.Enabled`` (a switch, default on) is off for the agent: ``n`` in any case only."""
+    return conf_switch(value, True) is False
 
 
 def set_conf_value(text, key, value):
-    """``text`` with ``key=value`` (every line of ``key`` replaced by one; appended when absent)."""
-    lines = (text or "").splitlines()
+    """``text`` with ``key=value``: the first line that sets ``key`` (as the agent reads lines) is replaced, the
+    others removed; appended when absent. Every other line keeps its bytes and line ending (CRLF stays CRLF);
+    lines end at ``\n`` only, as for the agent."""
+    pairs = split_keepends(text or "")
+    eol = dominant_ending(pairs)
     out, done = [], False
-    for line in lines:
-        match = _CONF_LINE.match(line) if not line.lstrip().startswith("#") else None
-        if match and match.group(1) == key:
+    for line, ending in pairs:
+        setting = _conf_setting(line.rstrip("\r"))
+        if setting and setting[0] == key:
             if not done:
-                out.append(f"{key}={value}")
+                out.append([f"{key}={value}", ending or eol])
                 done = True
             continue
-        out.append(line)
+        out.append([line, ending])
     if not done:
-        out.append(f"{key}={value}")
-    return "\n".join(out) + "\n"
+        if out and not out[-1][1]:
+            out[-1][1] = eol
+        out.append([f"{key}={value}", eol])
+    return join_pairs(out)
 
 
 def mount_of(path, mounts):
@@ -371,8 +406,11 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
                 " window",
             }
         )
-    wants_restart = code == "UserErrorVmProvisioningStateFailed" or any(
-        a["action"] == "set_extensions_enabled" and a["allowed"] for a in actions
+    # a restart only when the fix changes the configuration, or (UserErrorVmProvisioningStateFailed) the agent
+    # does not run and is not started by this fix: a healthy agent is never restarted (issue 10 item 7)
+    starting = any(a["action"] == "start_agent" and a["allowed"] for a in actions)
+    wants_restart = any(a["action"] == "set_extensions_enabled" and a["allowed"] for a in actions) or (
+        code == "UserErrorVmProvisioningStateFailed" and svc.get("active") is not True and not starting
     )
     if pkg.get("installed") and wants_restart and manager in ("systemd", "sysv"):
         actions.append(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import socket
 import threading
 import time
@@ -327,12 +326,10 @@ def newest_status(lib_dir="/var/lib/waagent"):
 
 
 def agent_lib_dir(conf_path="/etc/waagent.conf"):
-    """``Lib.Dir`` of the agent's configuration (the agent keeps extensions there), default /var/lib/waagent."""
-    for line in (_read(conf_path, "") or "").splitlines():
-        match = re.match(r"^\s*Lib\.Dir\s*=\s*(\S+)", line)
-        if match:
-            return match.group(1)
-    return "/var/lib/waagent"
+    """``Lib.Dir`` of the agent's configuration, read as the agent reads it (default /var/lib/waagent)."""
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import parse_waagent_conf
+
+    return parse_waagent_conf(_read(conf_path, "") or "").get("Lib.Dir") or "/var/lib/waagent"
 
 
 def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0, conf_path="/etc/waagent.conf"):

@@ -65,7 +65,15 @@ DEFAULT_OPTIONS = {
     "reload": False,
     "selinux_setype": DEFAULT_SETYPE,
     "fapolicyd_rule_file": DEFAULT_FAPOLICYD_RULE_FILE,
+    "exclude_agent": False,
 }
+# The first line of every fapolicyd rules file this collection writes: only such a file is ours to
+# overwrite or delete.
+FAPOLICYD_MARKER = "# Managed by vmbackup.azure (UserErrorVmNotInDesirableState)"
+OPT_IN = (
+    "relaxing the security policy is not opted in (exclude_agent: true; role variable "
+    "user_error_vm_not_in_desirable_state_exclude_agent: true)"
+)
 
 
 class OptionError(ValueError):
@@ -78,7 +86,7 @@ class OptionError(ValueError):
 
 def fapolicyd_rule_text():
     return (
-        "# Managed by vmbackup.azure (UserErrorVmNotInDesirableState): Azure VM extension handlers under\n"
+        f"{FAPOLICYD_MARKER}: Azure VM extension handlers under\n"
         f"# {AGENT_DIR}/ are downloaded by the Azure Linux agent, not installed by the package manager,\n"
         "# so fapolicyd does not trust them. Let root processes (the agent runs as root) open and run them.\n"
         "# Ordered after the ld_so pattern and bad-ELF rules, before every other deny. Remove with\n"
@@ -98,8 +106,32 @@ def apparmor_block():
     return "\n".join(lines) + "\n"
 
 
+def apparmor_block_problem(text):
+    """Why the marked block in ``text`` cannot be edited safely (a BEGIN without its END, an END without
+    a BEGIN, a second BEGIN inside the block), or None."""
+    inside = False
+    for number, line in enumerate((text or "").split("\n"), start=1):
+        stripped = line.strip()
+        if stripped == AA_BEGIN:
+            if inside:
+                return f"line {number}: a second '{AA_BEGIN}' before '{AA_END}'"
+            inside = True
+        elif stripped == AA_END:
+            if not inside:
+                return f"line {number}: '{AA_END}' without '{AA_BEGIN}' before it"
+            inside = False
+    if inside:
+        return f"'{AA_BEGIN}' has no '{AA_END}' after it (the lines after it may not be ours)"
+    return None
+
+
 def strip_apparmor_block(text):
-    """``text`` without the marked block (and the newline after it); ``(new_text, found)``."""
+    """``text`` without the marked block (and the newline after it); ``(new_text, found)``.
+
+    Callers check ``apparmor_block_problem`` first: without an END marker nothing is stripped.
+    """
+    if apparmor_block_problem(text):
+        return text or "", False
     lines = (text or "").splitlines(keepends=True)
     out, inside, found = [], False, False
     for line in lines:
@@ -529,6 +561,8 @@ def check_options(options):
             f"{FAPOLICYD_RULES_D}/ (fagenrules reads only those)"
         )
     opts["reload"] = bool(opts["reload"])
+    if not isinstance(opts["exclude_agent"], bool):
+        raise OptionError(f"exclude_agent: {opts['exclude_agent']!r} is not a boolean")
     return opts
 
 
@@ -685,6 +719,11 @@ def plan_fapolicyd(facts, opts):
     rules_d = dict(rules_d or {})
     current = rules_d.get(name)
     wanted = fapolicyd_rule_text()
+    if current is not None and current != wanted and not current.startswith(FAPOLICYD_MARKER):
+        out["refused"].append(
+            f"{path} exists and was not written by this collection (its first line is not '{FAPOLICYD_MARKER}'): "
+            "it is neither overwritten nor deleted; name a free file in fapolicyd_rule_file"
+        )
     after = dict(rules_d)
     if present:
         after[name] = wanted
@@ -794,27 +833,36 @@ def plan_apparmor(facts, opts):
     if not facts.get("installed"):
         out["refused"].append("apparmor_parser is not installed (package apparmor)")
     parts = list(out["refused"])
+
+    def refuse(prof, reason, operation):
+        out["refused"].append(reason)
+        parts.append(reason)
+        out["actions"].append(
+            _action(
+                "apparmor_local",
+                "apparmor",
+                False,
+                reason=reason,
+                path=prof["local_file"],
+                profile=prof["file"],
+                operation=operation,
+            )
+        )
+
     for prof in profiles:
         label = f"{prof['file']} ({', '.join(prof['profiles'])})"
         text = prof.get("local_content")
+        problem = apparmor_block_problem(text)
+        if problem:
+            reason = f"{prof['local_file']}: {problem}; not edited: repair the markers by hand"
+            refuse(prof, reason, "write" if present else "remove")
+            continue
         stripped, found = strip_apparmor_block(text)
         if present:
             wanted = with_apparmor_block(text)
             if not prof.get("includes_local"):
                 reason = f"{label} does not include local/{os.path.basename(prof['file'])}; the profile is not edited"
-                out["refused"].append(reason)
-                parts.append(reason)
-                out["actions"].append(
-                    _action(
-                        "apparmor_local",
-                        "apparmor",
-                        False,
-                        reason=reason,
-                        path=prof["local_file"],
-                        profile=prof["file"],
-                        operation="write",
-                    )
-                )
+                refuse(prof, reason, "write")
                 continue
             if text == wanted:
                 parts.append(f"{prof['local_file']} lets the handlers under {AGENT_DIR} run unconfined")
@@ -900,7 +948,22 @@ def plan_secpolicy(facts, options=None):
             )
             continue
         plans.append(PLANNERS[mech](facts[mech], opts))
+    if opts["state"] == "present" and not opts["exclude_agent"]:
+        for plan in plans:
+            for act in plan["actions"]:
+                if act["allowed"]:
+                    act["allowed"] = False
+                    act["reason"] = f"{OPT_IN}; it would {act['reason']}{_adds(act)}"
     return {"options": opts, "mechanisms": plans, "errors": errors, "agent": facts.get("agent") or {}}
+
+
+def _adds(act):
+    """What a writing action adds, spelled out (the scan says exactly what it would add)."""
+    if act["action"] == "fapolicyd_rule" and act.get("operation") == "write":
+        return f" (the rule '{FAPOLICYD_RULE}')"
+    if act["action"] == "apparmor_local" and act.get("operation") == "write":
+        return " (the rules " + " ".join(AA_RULES) + ")"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

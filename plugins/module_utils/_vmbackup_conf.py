@@ -27,6 +27,12 @@ import configparser
 import re
 import stat
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
+    dominant_ending,
+    join_pairs,
+    split_keepends,
+)
+
 ERROR_CODE = "ExtensionFailedSnapshotLimitReachedError"
 DEFAULT_PATH = "/etc/azure/vmbackup.conf"
 DEFAULT_SECTION = "SnapshotThread"
@@ -52,8 +58,29 @@ KNOWN_KEYS = {
     "lsblkUser": ("username",),
     "Monitor": ("run", "strace", "location"),
 }
-# Read by extensions of 2018-10 .. 2019-03 only (commits c4a5214a .. efa31dfa): setting it is legacy.
+# Read only by extensions of 2018-10-09 .. 2019-01-29 (Azure/azure-linux-extensions commits c4a5214a .. 6cbd95fd,
+# docs/upstream/vmbackup-extension.md R6), compared with == 'False': setting it is legacy.
 LEGACY_KEYS = ("isanysnapshotfailed",)
+# How the extension reads values (docs/upstream/vmbackup-extension.md; Azure/azure-linux-extensions
+# commit b7eecd4b, VMBackup/main/...). Booleans compared case-sensitively with 'True':
+# Utils/HandlerUtil.py:177-178 and backuplogger.py:56-57 (WriteLog), backuplogger.py:115-116 and handle.py:125-126
+# (UploadStatusAndLog); onlyLocalFilesystems in ['True', 'true'] (Utils/SizeCalculation.py:264-266);
+# isanysnapshotfailed == 'False' (freezesnapshotter.py in c4a5214a .. 6cbd95fd, 2018-10-09 .. 2019-01-29).
+BOOL_KEYS = ("writelog", "uploadstatusandlog", "onlylocalfilesystems", "isanysnapshotfailed")
+# Off unless exactly 'True' (the default, when unset, is on).
+TRUE_ONLY_KEYS = ("writelog", "uploadstatusandlog")
+# int(value), else the default (HandlerUtil.get_intvalue_from_configfile, HandlerUtil.py:460-472).
+INT_KEYS = {
+    "timeout": 60,
+    "safefreezewaitinseconds": 66,
+    "seqsnapshot": 0,
+    "disable_logging": 0,
+    "loggingoff": 0,
+    "sudo_off": 0,
+}
+# Read as strings and compared with the Python booleans True/False (handle.py:308-309, 338-341, 462-470):
+# no value has any effect.
+NO_EFFECT_KEYS = ("onappfailuredofsfreeze", "onappsuccessdofsfreeze")
 # Comma-separated lists: duplicates of these merge as the union of their items.
 LIST_KEYS = ("mountstoskip",)
 SNAPSHOT_METHODS = ("onlyGuest", "firstGuestThenHost", "firstHostThenGuest", "onlyHost")
@@ -188,6 +215,68 @@ def configparser_errors(text):
     return problems
 
 
+def configparser_problems(text):
+    """``(file_errors, key_errors)``: errors that make the extension ignore the whole file (it cannot be
+    read), and ``{(section, key): message}`` for values it cannot ``get`` (a ``%``): only those are ignored,
+    each where it is read."""
+    try:
+        parser = _read(text)
+    except configparser.Error as exc:
+        return [" ".join(str(exc).split())], {}
+    keys = {}
+    for section in parser.sections():
+        for key in parser.options(section):
+            try:
+                parser.get(section, key)
+            except configparser.Error as exc:
+                keys[(section, key)] = " ".join(str(exc).split())
+    return [], keys
+
+
+def effective_settings(text, section=DEFAULT_SECTION):
+    """``{key: value}`` the extension sees in ``section`` (``has_option``/``get``: [DEFAULT] included), raw;
+    ``{}`` when the file does not parse or the section is missing."""
+    try:
+        parser = _read(text)
+    except configparser.Error:
+        return {}
+    if not parser.has_section(section):
+        return {}
+    return {k: parser.get(section, k, raw=True) for k in parser.options(section)}
+
+
+def reading_notes(text, section=DEFAULT_SECTION):
+    """How the extension reads the values of ``text`` where that is not what it says (report only)."""
+    notes = []
+    values = effective_settings(text, section)
+    for key in TRUE_ONLY_KEYS:
+        value = values.get(key)
+        if value not in (None, "", "True", "False"):
+            notes.append(f"{key} = {value} reads as off: the extension compares it with 'True' (case-sensitive)")
+    for key in NO_EFFECT_KEYS:
+        if key in values:
+            notes.append(f"{key} has no effect (the extension compares the string with Python's True/False)")
+    for key, default in INT_KEYS.items():
+        value = values.get(key)
+        if value not in (None, ""):
+            try:
+                int(value)
+            except ValueError:
+                notes.append(f"{key} = {value} is not a whole number: the extension uses its default {default}")
+    if values.get("mountstoskip"):
+        for item in values["mountstoskip"].split(","):
+            if item == "/":
+                notes.append("mountstoskip lists '/', which the extension always freezes")
+            elif item != item.strip():
+                notes.append(f"mountstoskip item {item!r} has blanks: it matches no mount point (exact comparison)")
+            elif len(item) > 1 and item.endswith("/"):
+                notes.append(f"mountstoskip item {item!r} ends with '/': it matches no mount point (exact comparison)")
+    for sec in parse_conf(text)["sections"]:
+        if sec["name"] != section and sec["name"].lower() == section.lower():
+            notes.append(f"section [{sec['name']}] is never read: section names are case-sensitive ([{section}])")
+    return notes
+
+
 def raw_settings(text, strict=True):
     """``{section: {key: value}}`` as ``configparser`` reads ``text`` (no interpolation; raises configparser.Error)."""
     parser = _read(text, strict=strict)
@@ -205,9 +294,9 @@ def settings_of(parsed, section):
 
 
 def render_value(value):
-    """A setting as the extension compares it: bools lowercase, lists comma-separated without spaces."""
+    """A setting as the extension compares it: bools ``True``/``False``, lists comma-separated without spaces."""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "True" if value else "False"
     if isinstance(value, (list, tuple)):
         return ",".join(str(v).strip() for v in value if str(v).strip())
     return str(value).strip()
@@ -228,6 +317,13 @@ def validate_settings(settings, remove=()):
             raise ConfError(f"settings: key {raw_key!r} is given twice (keys are case-insensitive)")
         if value is None:
             raise ConfError(f"settings: {raw_key!r} has no value (use remove to delete a setting)")
+        if isinstance(value, dict) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value)
+        ):
+            raise ConfError(
+                f"settings: the value of {raw_key!r} is a {type(value).__name__} with nested values ({value!r}); "
+                "give a string, number, boolean or a list of strings"
+            )
         text = render_value(value)
         if "\n" in text or "\r" in text:
             raise ConfError(f"settings: the value of {raw_key!r} contains a newline")
@@ -236,11 +332,36 @@ def validate_settings(settings, remove=()):
                 f"settings: the value of {raw_key!r} ({text!r}) would not be readable by the extension "
                 "(a single '%' must be written '%%')"
             )
+        if key in NO_EFFECT_KEYS:
+            raise ConfError(
+                f"settings: {raw_key!r} has no effect: the extension reads it as a string and compares it with the "
+                "Python booleans True/False (VMBackup/main/handle.py), so no value changes anything; remove it instead"
+            )
+        if key in BOOL_KEYS:
+            if text.lower() not in ("true", "false"):
+                raise ConfError(f"settings: {raw_key!r} is a boolean (True or False), got {text!r}")
+            # the extension compares with 'True' / 'False' case-sensitively: 'true' would read as off
+            text = "True" if text.lower() == "true" else "False"
+        if key in INT_KEYS and not re.match(r"^-?[0-9]+$", text):
+            raise ConfError(
+                f"settings: {raw_key!r} must be a whole number (the extension reads it with int() and silently "
+                f"uses its default {INT_KEYS[key]} otherwise), got {text!r}"
+            )
         if key == "mountstoskip":
             items = _split_list(text)
             bad = [m for m in items if not m.startswith("/") or " " in m]
             if bad:
                 raise ConfError(f"settings: mountstoskip needs absolute mount points without spaces, got {bad}")
+            if "/" in items:
+                raise ConfError(
+                    "settings: mountstoskip cannot skip '/': the extension always freezes it (fsfreezer.py)"
+                )
+            slash = [m for m in items if m.endswith("/")]
+            if slash:
+                raise ConfError(
+                    f"settings: mountstoskip entries are compared exactly with the mount points, so {slash} never "
+                    f"match; write them without the trailing '/'"
+                )
             text = ",".join(items)
         if key == "snapshotmethod" and text not in SNAPSHOT_METHODS:
             raise ConfError(f"settings: snapshotmethod must be one of {', '.join(SNAPSHOT_METHODS)}, got {text!r}")
@@ -257,9 +378,16 @@ def validate_settings(settings, remove=()):
 
 def desired_settings(options):
     """The settings the fix would make sure of: ``settings`` plus, with ``asr``, the doc's legacy key."""
+    section = options.get("section") or DEFAULT_SECTION
+    if section != DEFAULT_SECTION and section.lower() == DEFAULT_SECTION.lower():
+        raise ConfError(
+            f"section: {section!r} is never read: section names are case-sensitive and the extension reads "
+            f"[{DEFAULT_SECTION}]"
+        )
     settings, remove = validate_settings(options.get("settings") or {}, options.get("remove") or ())
     if options.get("asr") and "isanysnapshotfailed" not in settings:
-        settings["isanysnapshotfailed"] = "false"
+        # the spelling the old extensions compared with (== 'False'); 'false' meant the opposite
+        settings["isanysnapshotfailed"] = "False"
     return settings, remove
 
 
@@ -311,9 +439,11 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             f"a section appears more than once ({where}); the extension ignores the file. Nothing was written"
         )
 
-    lines = split_lines(text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    # each line with its own ending: untouched lines keep their bytes (CRLF stays CRLF); the
+    # universal newlines of the extension's ConfigParser decide where lines end, as in parse_conf
+    pairs = split_keepends(text, universal=True)
+    lines = [line for line, _ending in pairs]
+    eol = dominant_ending(pairs)
     replace = {}  # line number -> new text (None: delete the span)
     merged = {}  # (section, key) -> value of merged duplicates
     spans = {}
@@ -324,7 +454,8 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             by_key.setdefault(entry["key"], []).append(entry)
             spans[entry["line"]] = entry["end"]
         wanted_here = settings if sec["name"] == section else {}
-        removed_here = remove if sec["name"] == section else []
+        # ConfigParser's has_option/get see [DEFAULT] keys in every section: a removal removes them there too
+        removed_here = remove if sec["name"] in (section, "DEFAULT") else []
         for key, entries in by_key.items():
             first, rest = entries[0], entries[1:]
             if key in removed_here:
@@ -351,24 +482,25 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
                 continue
             if key in wanted_here:
                 value = wanted_here[key]
-                if first["raw_key"] != key or first["value"] != value or first["end"] != first["line"]:
+                # keys are case-insensitive for the extension: a right value under 'WriteLog' is left alone
+                if first["value"] != value or first["end"] != first["line"]:
                     replace[first["line"]] = f"{key} = {value}"
-                    what = "set" if first["value"] != value else "rewrite in lowercase"
+                    what = "set" if first["value"] != value else "rewrite on one line"
                     changes.append(
                         f"[{sec['name']}] {what} {key} = {value} (was {first['raw_key']} = {first['value']})"
                     )
 
-    out = []
+    out = []  # [line, ending]
     skip_until = 0
-    for number, line in enumerate(lines, start=1):
+    for number, (line, ending) in enumerate(pairs, start=1):
         if number <= skip_until:
             continue
         if number in replace:
             skip_until = spans.get(number, number)
             if replace[number] is not None:
-                out.append(replace[number])
+                out.append([replace[number], ending or eol])
             continue
-        out.append(line)
+        out.append([line, ending])
 
     present = set()
     target = None
@@ -378,13 +510,13 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             present |= {e["key"] for e in sec["entries"]}
     missing = [(k, v) for k, v in settings.items() if k not in present]
     if missing:
-        new_lines = [f"{k} = {v}" for k, v in missing]
+        new_lines = [[f"{k} = {v}", eol] for k, v in missing]
         if target is None:
-            while out and not out[-1].strip():
+            while out and not out[-1][0].strip():
                 out.pop()
             if out:
-                out.append("")
-            out.append(f"[{section}]")
+                out.append(["", eol])
+            out.append([f"[{section}]", eol])
             out.extend(new_lines)
             changes.append(f"add section [{section}]")
         else:
@@ -393,19 +525,28 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             position = _new_position(lines, replace, spans, last_line)
             out[position:position] = new_lines
         changes.extend(f"[{section}] add {k} = {v}" for k, v in missing)
+    for index in range(len(out) - 1):
+        if not out[index][1]:  # a last line without ending that is no longer last
+            out[index][1] = eol
 
-    new_text = "\n".join(out) + "\n" if out else ""
+    new_text = join_pairs(out) if changes else text
     if changes:
-        _verify(text, new_text, section, settings, remove, merged)
+        own = {sec["name"]: {e["key"] for e in sec["entries"]} for sec in parsed["sections"]}
+        from_default = [k for k in remove if k in own.get("DEFAULT", set())]
+        _verify(text, new_text, section, settings, remove, merged, own, from_default)
     return new_text, changes
 
 
-def _verify(old_text, new_text, section, settings, remove, merged):
+def _verify(old_text, new_text, section, settings, remove, merged, own=None, from_default=()):
     """Refuse a plan whose result the extension would read differently from what we meant (defence in depth)."""
     try:
         expected = raw_settings(old_text, strict=False)
     except configparser.Error as exc:  # pragma: no cover - parse_conf refused it already
         raise ConfError(f"the file does not parse: {exc}") from None
+    for sec, values in expected.items():
+        for key in from_default:
+            if key not in (own or {}).get(sec, set()):
+                values.pop(key, None)
     for (sec, key), value in merged.items():
         expected.setdefault(sec, {})[key] = value
     target = expected.setdefault(section, {})
@@ -533,12 +674,17 @@ def evaluate_vmbackup_conf(facts, options=None):
     text = conf.get("content") if conf.get("exists") else None
     if text is not None:
         parsed = parse_conf(text)
-        cp_errors = configparser_errors(text)
-        if cp_errors:
-            details.append(f"{path} is ignored by the extension (it swallows the parse error): {cp_errors[0]}")
+        file_errors, key_errors = configparser_problems(text)
+        if file_errors:
+            details.append(f"{path} is ignored by the extension (it swallows the parse error): {file_errors[0]}")
+        for (sec, key), message in sorted(key_errors.items()):
+            # read key by key (HandlerUtil.get_value_from_configfile): only this value is lost
+            where = details if sec in (section, "DEFAULT") else notes
+            where.append(f"[{sec}] {key} cannot be read by the extension (only that setting is ignored): {message}")
+        notes.extend(reading_notes(text, section))
         for key in LEGACY_KEYS:
             if key in settings_of(parsed, section) and key not in settings:
-                notes.append(f"{key} is set but ignored by extensions since 2019-03 (legacy)")
+                notes.append(f"{key} is set but ignored by extensions since 2019-01-29 (legacy)")
         known = set(KNOWN_KEYS.get(section, ())) | set(LEGACY_KEYS)
         unknown = sorted(k for k in settings_of(parsed, section) if known and k not in known)
         if unknown and section in KNOWN_KEYS:
@@ -566,8 +712,9 @@ def evaluate_vmbackup_conf(facts, options=None):
         fixes.append(f"edit {path} (backup kept): " + "; ".join(changes))
     if "isanysnapshotfailed" in settings:
         notes.append(
-            "isanysnapshotfailed is legacy only: extensions since 2019-03 ignore it (Azure/azure-linux-extensions "
-            "commit efa31dfa), so it does not help with the snapshot limit"
+            "isanysnapshotfailed is legacy only: extensions read it only from 2018-10-09 to 2019-01-29 "
+            "(Azure/azure-linux-extensions commits c4a5214a .. 6cbd95fd, compared with == 'False'), so it does not "
+            "help with the snapshot limit on a current extension"
         )
 
     host = conf.get("plugin_host_conf") or {}

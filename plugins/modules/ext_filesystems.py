@@ -21,10 +21,18 @@ description:
     directory, root, executable, an open file or a mapped file on it, when it is mounted in another
     mount namespace, or when a swap file or a loop device uses a file on it. The holders (pid and
     command) are reported.
-  - Everything is read before anything is changed. If C(e2fsck) cannot correct the errors (exit
-    code 4 or more) the filesystem is left unmounted and the task fails saying so. If mounting it
-    again fails, the task fails with the exact C(mount) command to run. Later filesystems are
-    then left alone.
+  - Everything is read before anything is changed. If C(e2fsck) cannot correct the errors (its exit
+    code has bit 4 set) the filesystem is left unmounted and the task fails saying so. For every
+    other exit code it is mounted again; codes 8, 16, 32 and a signal (e2fsck checked nothing) fail
+    the task with the real exit code in RV(filesystems[].fsck_rc). Later filesystems are then left alone.
+  - It is mounted again with the options of its C(/etc/fstab) line, or else the options of the mount
+    table without the kernel's state flags (C(emergency_ro), C(seclabel)), which C(mount) refuses.
+    When C(mount) still refuses, it is retried without each option in turn, then read-only (the task
+    then fails saying so); the C(mount) command that worked is reported.
+  - Before unmounting, the module records the filesystem in O(pending_file) and ignores SIGHUP,
+    SIGTERM and SIGINT until it is mounted again. If the run is killed anyway, the scan
+    (M(vmbackup.azure.linux_backup_facts)) and every later run report it as unmounted by an
+    interrupted repair (a failure), and the next run with O(repair=true) checks it and mounts it again.
   - When the state of a filesystem cannot be read, the module warns and its RV(finding)
     C(status) is V(error); it does not fail for that.
   - Mounted xfs and btrfs filesystems are checked read-only and only reported (their repair needs an
@@ -38,7 +46,8 @@ options:
   mounts:
     description:
       - Absolute mount points to check. Empty means every mounted ext2/ext3/ext4 filesystem.
-      - A mount point that is not a mounted ext filesystem is reported (C(action=absent)), not an error.
+      - A mounted filesystem that is not ext2/3/4 is reported (C(action=absent)).
+      - A mount point where nothing is mounted (a typo) fails the task before anything is changed.
     type: list
     elements: path
     default: []
@@ -61,6 +70,13 @@ options:
         extension reads it).
     type: path
     default: /etc/azure/vmbackup.conf
+  pending_file:
+    description:
+      - Where the module records a filesystem it unmounted until it is mounted again (JSON, mode 0600
+        in a 0700 directory). Keep the default outside tests; the scan reads the same path
+        (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)).
+    type: path
+    default: /var/lib/vmbackup-azure/ext_filesystems-pending.json
 attributes:
   check_mode:
     support: full
@@ -146,7 +162,8 @@ filesystems:
     action:
       description:
         - V(none) (clean), V(repaired), V(would_repair) (check mode), V(refused) (not clean but not
-          touched, see RV(filesystems[].reason)), V(unknown) (state unreadable), V(absent) (not a mounted
+          touched, see RV(filesystems[].reason); also a filesystem left unmounted by an interrupted
+          repair without O(repair=true)), V(failed), V(unknown) (state unreadable), V(absent) (not a mounted
           ext filesystem), V(skipped) (listed in C(mountstoskip), the extension does not freeze it).
       type: str
       sample: repaired
@@ -159,9 +176,17 @@ filesystems:
       elements: dict
       sample: [{pid: 4242, comm: sleep, uses: [cwd]}]
     fsck_rc:
-      description: Exit code of C(e2fsck) when it ran.
+      description: Exit code of C(e2fsck) when it ran (negative - killed by that signal).
       type: int
       sample: 1
+    remount_options:
+      description: The options it is (or would be) mounted again with, from C(/etc/fstab) or the mount table.
+      type: str
+      sample: rw,relatime,errors=remount-ro
+    mounted_with:
+      description: The options C(mount) accepted when it was mounted again (only after V(repaired)).
+      type: str
+      sample: rw,relatime
 finding:
   description:
     - The UserErrorFsFreezeFailed finding for the state found before the run (the plan); the same as
@@ -191,30 +216,72 @@ finding_after:
   type: dict
 """
 
+import contextlib
 import errno
 import os
 import shlex
+import signal
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     C_LOCALE,
+    PENDING_FILE,
+    describe_pending,
     evaluate_extfs,
     gather_ext_filesystems,
     gather_other_filesystems,
+    mount_attempts,
     mountstoskip,
     read_ext_state,
     read_mountinfo,
+    read_pending,
     state_is_unclean,
+    write_pending,
 )
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
+# e2fsck(8) "EXIT CODE": a bit mask. Only 4 (errors left uncorrected) keeps the filesystem unmounted.
+E2FSCK_CODES = {
+    1: "errors corrected",
+    2: "errors corrected, reboot needed",
+    4: "errors left uncorrected",
+    8: "operational error",
+    16: "usage or syntax error",
+    32: "cancelled by user request",
+    128: "shared-library error",
+}
+
+
+def describe_rc(rc):
+    if rc < 0:
+        return f"killed by signal {-rc}"
+    return ", ".join(text for bit, text in E2FSCK_CODES.items() if rc & bit) or "no errors"
+
 
 class RepairError(Exception):
-    pass
+    def __init__(self, message, fsck_rc=None):
+        super().__init__(message)
+        self.fsck_rc = fsck_rc
 
 
 def _tail(text, lines=15):
     return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def signals_ignored():
+    """Ignore SIGHUP (a dropped SSH session), SIGTERM and SIGINT (a cancelled job) while a
+    filesystem is unmounted: being killed there leaves it unmounted. The children (e2fsck, mount)
+    inherit the ignored dispositions; e2fsck installs its own SIGINT/SIGTERM handler (cancel, rc 32)
+    and is then mounted again like any other code but 4."""
+    names = [signal.SIGHUP, signal.SIGTERM, signal.SIGINT]
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in names}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 class ExtFilesystems:
@@ -222,6 +289,8 @@ class ExtFilesystems:
         self.module = module
         self.params = module.params
         self.tune2fs = module.get_bin_path("tune2fs", required=True)
+        self.pending_file = self.params["pending_file"]
+        self.pending = {}
 
     def run(self, argv):
         return self.module.run_command(argv, environ_update=C_LOCALE)
@@ -233,68 +302,149 @@ class ExtFilesystems:
             exclude=self.params["exclude"],
             tune2fs=self.tune2fs,
             holders=holders,
+            pending_file=self.pending_file,
         )
 
-    def repair_one(self, fs):
-        """umount, e2fsck -f -y, mount again. Raises RepairError saying exactly where things stand."""
-        umount = self.module.get_bin_path("umount", required=True)
-        mount = self.module.get_bin_path("mount", required=True)
-        e2fsck = self.module.get_bin_path("e2fsck", required=True)
-        mp, device, fstype, options = fs["mountpoint"], fs["device"], fs["fstype"], fs["options"]
-        dev = (fs["major"], fs["minor"])
-        mount_cmd = [mount, "-t", fstype, "-o", options, device, mp]
-        mount_line = shlex.join(mount_cmd)
-        report = {"fsck_rc": None}
-
-        rc, out, err = self.run([umount, mp])
-        if rc != 0:
-            raise RepairError(
-                f"umount {mp} failed (rc {rc}): {(err or out).strip()}. Nothing was changed: {mp} is still "
-                f"mounted and {device} is still {fs['state_raw']!r}."
-            )
-
-        def remount_and_fail(why):
-            rc2, out2, err2 = self.run(mount_cmd)
-            if rc2 != 0:
-                raise RepairError(
-                    f"{why}. {device} was NOT checked and mounting it again failed (rc {rc2}): "
-                    f"{(err2 or out2).strip()}. {mp} is not mounted; mount it with: {mount_line}"
-                )
-            raise RepairError(f"{why}. {device} was NOT checked; it is mounted again at {mp} with -o {options}.")
-
-        still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
-        if still:
-            remount_and_fail(f"after umount {mp}, {device} is still mounted at {', '.join(still)}")
+    def save_pending(self):
         try:
-            fd = os.open(device, os.O_RDONLY | os.O_EXCL)
-            os.close(fd)
+            write_pending(self.pending, self.pending_file)
         except OSError as exc:
-            if exc.errno == errno.EBUSY:
-                remount_and_fail(
-                    f"after umount {mp}, {device} is still in use (mounted in another mount namespace or held open)"
-                )
-            remount_and_fail(f"cannot open {device}: {exc}")
+            raise RepairError(f"cannot write the pending-remount record {self.pending_file}: {exc}") from exc
 
-        rc, out, err = self.run([e2fsck, "-f", "-y", device])
-        report["fsck_rc"] = rc
-        if rc >= 4:
-            state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
-            now = state["state_raw"] or state["error"]
-            raise RepairError(
-                f"e2fsck -f -y {device} could not correct every error (rc {rc}); {mp} was left UNMOUNTED "
-                f"so nothing writes to a damaged filesystem. tune2fs says the state is now {now!r}. "
-                f"Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} again by hand "
-                f"(or restore from a backup); to read the data meanwhile, mount it read-only: "
-                f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}; once it is clean: {mount_line}"
+    def mount_again(self, fs, options):
+        """Mount ``fs`` with ``options``; when mount refuses, without each option in turn, then ``ro``.
+
+        Returns ``(argv, options used, [(argv, error) of the attempts that failed])``; argv None when
+        every attempt failed.
+        """
+        mount = self.module.get_bin_path("mount", required=True)
+        failed = []
+        for opts in mount_attempts(options):
+            argv = (
+                [mount, "-t", fs["fstype"]]
+                + (["-o", ",".join(opts)] if opts else [])
+                + [fs["device"], fs["mountpoint"]]
             )
-        rc, out, err = self.run(mount_cmd)
-        if rc != 0:
-            raise RepairError(
-                f"e2fsck {device} finished (rc {report['fsck_rc']}) but mounting it again failed (rc {rc}): "
-                f"{(err or out).strip()}. {mp} is NOT mounted. Device {device}, type {fstype}, options "
-                f"{options}. Mount it with: {mount_line}"
-            )
+            rc, out, err = self.run(argv)
+            if rc == 0:
+                return argv, opts, failed
+            failed.append((argv, f"rc {rc}: {' '.join((err or out).split())}"))
+        return None, None, failed
+
+    def repair_one(self, fs):
+        """(umount,) e2fsck -f -y, mount again. Raises RepairError saying exactly where things stand.
+
+        The pending-remount record is written before the unmount and removed once it is mounted again.
+        """
+        umount = self.module.get_bin_path("umount", required=True)
+        e2fsck = self.module.get_bin_path("e2fsck", required=True)
+        mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
+        options = fs.get("remount_options") or fs["options"]
+        report = {"fsck_rc": None, "notes": []}
+        with signals_ignored():
+            if fs.get("pending_remount"):
+                record = self.pending[mp]
+            else:
+                record = {
+                    "device": device,
+                    "fstype": fstype,
+                    "options": fs["options"],
+                    "remount_options": options,
+                    "options_source": fs.get("options_source", ""),
+                    "uuid": fs.get("uuid"),
+                    "pid": os.getpid(),
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+                self.pending[mp] = record
+                self.save_pending()  # before the unmount: a kill after it leaves a trace
+                rc, out, err = self.run([umount, mp])
+                if rc != 0:
+                    del self.pending[mp]
+                    self.save_pending()
+                    raise RepairError(
+                        f"umount {mp} failed (rc {rc}): {(err or out).strip()}. Nothing was changed: {mp} is still "
+                        f"mounted and {device} is still {fs['state_raw']!r}."
+                    )
+            if os.path.isdir(mp) and os.listdir(mp):
+                report["notes"].append(
+                    f"{mp} (the directory below the mount) holds {len(os.listdir(mp))} entries written while "
+                    "it was unmounted; they are hidden by the mount, not deleted"
+                )
+            dev = (fs["major"], fs["minor"])
+            busy = None
+            still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
+            if still:
+                busy = f"{device} is mounted at {', '.join(still)}"
+            else:
+                try:
+                    os.close(os.open(device, os.O_RDONLY | os.O_EXCL))
+                except OSError as exc:
+                    busy = (
+                        f"{device} is in use (mounted in another mount namespace or held open)"
+                        if exc.errno == errno.EBUSY
+                        else f"cannot open {device}: {exc}"
+                    )
+            if busy:
+                self.finish(fs, options, None, f"{busy}, so it was NOT checked", report)
+
+            rc, out, err = self.run([e2fsck, "-f", "-y", device])
+            report["fsck_rc"] = rc
+            if rc > 0 and rc & 4:
+                record["fsck_rc"] = rc
+                self.save_pending()
+                state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
+                now = state["state_raw"] or state["error"]
+                mount = self.module.get_bin_path("mount", required=True)
+                raise RepairError(
+                    f"e2fsck -f -y {device} could not correct every error (rc {rc}: {describe_rc(rc)}); {mp} was "
+                    f"left UNMOUNTED so nothing writes to a damaged filesystem. tune2fs says the state is now "
+                    f"{now!r}. Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} "
+                    f"again by hand (or restore from a backup); to read the data meanwhile, mount it read-only: "
+                    f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}. The next repair run checks it "
+                    f"again and mounts it when e2fsck succeeds.",
+                    fsck_rc=rc,
+                )
+            why = None
+            if rc < 0 or rc >= 8:
+                why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
+            self.finish(fs, options, rc, why, report)
         return report
+
+    def finish(self, fs, options, fsck_rc, why, report):
+        """Mount ``fs`` again (dropping options mount refuses, then read-only); drop its record once
+        mounted. Raises RepairError when ``why`` (the check did not happen) or the mount is not as asked."""
+        mp, device = fs["mountpoint"], fs["device"]
+        argv, used, failed = self.mount_again(fs, options)
+        tried = "; ".join(f"{shlex.join(a)} -> {e}" for a, e in failed)
+        if argv is None:
+            record = self.pending.get(mp, {})
+            record["mount_error"] = failed[0][1] if failed else "mount failed"
+            self.save_pending()
+            raise RepairError(
+                (f"{why}. " if why else f"e2fsck {device} finished (rc {fsck_rc}: {describe_rc(fsck_rc)}). ")
+                + f"Mounting {device} again at {mp} FAILED with every option set, even read-only: {tried}. "
+                f"{mp} is NOT mounted: files written there land on the filesystem below it. "
+                f"Look at dmesg for {device}; no command that mounts it is known",
+                fsck_rc=fsck_rc,
+            )
+        self.pending.pop(mp, None)
+        self.save_pending()
+        asked = [o for o in options.split(",") if o]
+        report["mounted_with"] = ",".join(used)
+        dropped = [o for o in asked if o not in used]
+        if used == ["ro"] and "ro" not in asked:
+            raise RepairError(
+                (f"{why}. " if why else "")
+                + f"{device} is mounted again at {mp} READ-ONLY: mount refused it read-write ({tried}). "
+                f"It was mounted with: {shlex.join(argv)}",
+                fsck_rc=fsck_rc,
+            )
+        if dropped:
+            report["notes"].append(
+                f"mount refused {', '.join(dropped)} for {device}; mounted again at {mp} with: {shlex.join(argv)}"
+            )
+        if why:
+            raise RepairError(f"{why}. {mp} is mounted again with: {shlex.join(argv)}", fsck_rc=fsck_rc)
 
     def facts(self, ext):
         """The facts dict the scan's evaluator reads: ext, xfs/btrfs and the extension's mountstoskip."""
@@ -307,11 +457,41 @@ class ExtFilesystems:
         )
         return {"ext_filesystems": ext, "other_filesystems": others, "vmbackup_conf": self.conf}
 
+    def stale_records(self, facts):
+        """Recorded mount points that are mounted again from their device (by hand): records to drop."""
+        listed = {fs["mountpoint"] for fs in facts if fs.get("pending_remount")}
+        table = {e["mountpoint"]: e for e in read_mountinfo()}
+        stale = []
+        for mp, record in self.pending.items():
+            entry = table.get(mp)
+            if mp in listed or entry is None or not isinstance(record, dict):
+                continue
+            try:
+                st = os.stat(record.get("device") or "")
+            except OSError:
+                continue
+            if (os.major(st.st_rdev), os.minor(st.st_rdev)) == (entry["major"], entry["minor"]):
+                stale.append(mp)
+        return stale
+
     def main(self):
         module = self.module
+        try:
+            self.pending = read_pending(self.pending_file)
+        except ValueError as exc:
+            module.fail_json(msg=f"UserErrorFsFreezeFailed: {exc}. Nothing was changed.", changed=False)
         self.conf = read_conf_facts(self.params["vmbackup_conf"])
         skip = mountstoskip(self.conf)[0]
         before = self.gather()
+        typos = [fs["mountpoint"] for fs in before if fs.get("not_mounted")]
+        if typos:
+            module.fail_json(
+                msg=f"mounts: {', '.join(typos)}: not a mount point (nothing is mounted there; a typo, or a "
+                "filesystem that is no longer mounted?). Nothing was changed.",
+                changed=False,
+                filesystems=[],
+            )
+        stale = self.stale_records(before)
         options = {"repair": self.params["repair"], "mounts": [], "exclude": []}
         finding = evaluate_extfs(self.facts(before), options)
         plan = {a["mountpoint"]: a for a in finding["actions"]}
@@ -327,10 +507,24 @@ class ExtFilesystems:
                 "state_before": fs.get("state"),
                 "state_after": fs.get("state"),
                 "holders": fs.get("holders") or [],
+                "remount_options": fs.get("remount_options"),
                 "fsck_rc": None,
                 "reason": "",
             }
-            if not fs.get("present", True):
+            if fs.get("pending_remount"):
+                entry["remount_options"] = fs.get("remount_options")
+                if plan.get(fs["mountpoint"], {}).get("allowed"):
+                    entry.update(action="would_repair", reason=plan[fs["mountpoint"]]["reason"])
+                    if module.check_mode:
+                        entry["state_after"] = "clean"
+                else:
+                    entry.update(
+                        action="refused",
+                        reason=describe_pending(fs["pending_remount"])
+                        + "; "
+                        + plan.get(fs["mountpoint"], {}).get("reason", ""),
+                    )
+            elif not fs.get("present", True):
                 entry.update(action="absent", reason=fs.get("error") or "")
             elif fs["mountpoint"] in skip and unclean is not False:
                 entry.update(
@@ -361,10 +555,19 @@ class ExtFilesystems:
                 try:
                     report = self.repair_one(fs)
                 except RepairError as exc:
-                    entry.update(action="failed", reason=str(exc))
+                    entry.update(action="failed", reason=str(exc), fsck_rc=exc.fsck_rc)
                     failure = str(exc)
                     break
-                entry.update(action="repaired", fsck_rc=report["fsck_rc"])
+                entry.update(action="repaired", fsck_rc=report["fsck_rc"], mounted_with=report["mounted_with"])
+                for note in report["notes"]:
+                    module.warn(note)
+            if stale:
+                for mp in stale:
+                    self.pending.pop(mp, None)
+                try:
+                    write_pending(self.pending, self.pending_file)
+                except OSError as exc:
+                    module.warn(f"cannot drop the stale records {stale} from {self.pending_file}: {exc}")
             changed = any(e["action"] in ("repaired", "failed") for e in results)
             for e in results:
                 if e["action"] == "would_repair":
@@ -420,6 +623,7 @@ def main():
             exclude=dict(type="list", elements="path", default=[]),
             repair=dict(type="bool", default=False),
             vmbackup_conf=dict(type="path", default="/etc/azure/vmbackup.conf"),
+            pending_file=dict(type="path", default=PENDING_FILE),
         ),
         supports_check_mode=True,
     )

@@ -31,6 +31,13 @@ options:
     type: list
     elements: path
     default: []
+  ext_pending_file:
+    description:
+      - The record of filesystems a repair by M(vmbackup.azure.ext_filesystems) unmounted and did not mount
+        again (its O(vmbackup.azure.ext_filesystems#module:pending_file)); they are listed in C(ext_filesystems)
+        with C(pending_remount).
+    type: path
+    default: /var/lib/vmbackup-azure/ext_filesystems-pending.json
   vmbackup_conf_path:
     description: The backup extension's configuration file.
     type: path
@@ -104,7 +111,11 @@ ansible_facts:
             - Besides the keys below, entries carry what the fix needs to decide whether it may
               unmount the filesystem (C(present), C(error), C(journal), C(read_only), C(major),
               C(minor), C(mount_root), C(root_device), C(submounts), C(also_mounted_at),
-              C(loop_autoclear), C(holders)).
+              C(loop_autoclear), C(holders), C(remount_options), C(options_source), C(uuid),
+              C(not_mounted) for a requested mount point where nothing is mounted).
+            - A filesystem a repair unmounted and did not mount again (O(ext_pending_file)) is listed with
+              C(present=false) and C(pending_remount) (the record - C(device), C(fstype), C(remount_options),
+              C(pid), C(started), C(fsck_rc) when e2fsck left errors); the evaluator reports it as a failure.
           type: list
           elements: dict
           contains:
@@ -185,6 +196,7 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     C_LOCALE,
+    PENDING_FILE,
     gather_ext_filesystems,
     gather_other_filesystems,
     read_mountinfo,
@@ -243,6 +255,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             ext_mounts=dict(type="list", elements="path", default=[]),
+            ext_pending_file=dict(type="path", default=PENDING_FILE),
             vmbackup_conf_path=dict(type="path", default="/etc/azure/vmbackup.conf"),
             waagent_conf_path=dict(type="path", default="/etc/waagent.conf"),
             azure_endpoint_names=dict(type="list", elements="str", default=[]),
@@ -261,7 +274,9 @@ def main():
     def run(argv):
         return module.run_command(argv, environ_update=C_LOCALE)
 
-    ext = gather_ext_filesystems(run, mounts=module.params["ext_mounts"], tune2fs=tune2fs)
+    ext = gather_ext_filesystems(
+        run, mounts=module.params["ext_mounts"], tune2fs=tune2fs, pending_file=module.params["ext_pending_file"]
+    )
     facts = {"ext_filesystems": ext}
     facts.update(_linux_sections(module, run))
     # UserErrorVmNotInDesirableState: security mechanisms and the backup extension (reads files only).

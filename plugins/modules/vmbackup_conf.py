@@ -22,7 +22,8 @@ description:
     setting before any section, a section twice, or a key set twice with different values that
     O(settings) does not decide), the task fails naming the lines and writes nothing.
   - With O(asr=true) (the VM is also protected by Azure Site Recovery) it sets the doc's
-    C(isanysnapshotfailed = false). B(Legacy only) - extensions since 2019-03 no longer read that key, so
+    C(isanysnapshotfailed = False) (the spelling the extension compared with). B(Legacy only) - extensions read
+    that key only from 2018-10-09 to 2019-01-29 (Azure/azure-linux-extensions commits c4a5214a .. 6cbd95fd), so
     it does not prevent C(ExtensionFailedSnapshotLimitReachedError) on current extensions; the finding says so.
   - Also keeps C(/etc/azure/VMSnapshotPluginHost.conf) owned by root with group and others at most
     allowed to read, as the extension requires (when that file exists).
@@ -34,27 +35,38 @@ options:
     type: path
     default: /etc/azure/vmbackup.conf
   section:
-    description: Section of O(settings) and O(remove).
+    description:
+      - Section of O(settings) and O(remove). Section names are case-sensitive; a different spelling of
+        C(SnapshotThread) (never read by the extension) is refused.
     type: str
     default: SnapshotThread
   settings:
     description:
       - Keys to set in O(section). Keys are case-insensitive and written in lowercase.
-      - Booleans are written V(true)/V(false); lists are joined with commas without spaces (as
-        C(mountstoskip) needs - exact mount points). A value with a single C(%) is refused (C(ConfigParser)
-        interpolation would make the extension ignore it; write C(%%)).
+      - Booleans are written V(True)/V(False) - the extension compares C(writelog) and C(uploadstatusandlog)
+        with C('True') case-sensitively, so C(true) would switch them off. Lists are joined with commas without
+        spaces (as C(mountstoskip) needs - exact mount points; a trailing C(/) or C(/) itself is refused).
+        A value with a single C(%) is refused (C(ConfigParser) interpolation would make the extension ignore it;
+        write C(%%)).
+      - Refused, naming the key - a non-integer for C(timeout), C(safefreezewaitinseconds), C(seqsnapshot),
+        C(disable_logging), C(loggingoff), C(sudo_off) (the extension would silently use its default), and
+        C(onappfailuredofsfreeze)/C(onappsuccessdofsfreeze), which have no effect in any spelling. See
+        docs/upstream/vmbackup-extension.md for the extension's rules (with the upstream commit and lines).
       - C(snapshotmethod) must be one of V(onlyGuest), V(firstGuestThenHost), V(firstHostThenGuest), V(onlyHost).
     type: dict
     default: {}
   remove:
-    description: Keys to remove from O(section) (case-insensitive).
+    description:
+      - Keys to remove from O(section) (case-insensitive). A key also set in C([DEFAULT]) is removed there too,
+        since the extension's parser sees C([DEFAULT]) keys in every section.
     type: list
     elements: str
     default: []
   asr:
     description:
-      - The VM is also protected by Azure Site Recovery. Sets C(isanysnapshotfailed = false) as Microsoft's
-        page says, unless O(settings) sets that key. Legacy only, see the description.
+      - The VM is also protected by Azure Site Recovery. Sets C(isanysnapshotfailed = False) as Microsoft's
+        page says (written C(False), the spelling the extension compared with; an existing C(False) is kept),
+        unless O(settings) sets that key. Legacy only, see the description.
     type: bool
     default: false
   backup:
@@ -84,7 +96,10 @@ attributes:
     description: Linux guests with the Azure Backup extension.
 notes:
   - Creates the file (and C(/etc/azure), mode 0755) when it does not exist and O(settings) is not empty.
-  - A file that exists is rewritten atomically with its owner, mode and SELinux context kept.
+  - A file that exists is rewritten atomically with its owner, mode and SELinux context kept. A symlink is
+    followed and its target edited, as M(ansible.builtin.lineinfile) does. Lines other than the keys it changes
+    keep their bytes and line endings (a CRLF file stays CRLF). A backup that cannot be completed (a full disk)
+    is removed, and the file is then left unchanged; every error names the file and the reason.
 author:
   - vmbackup.azure maintainers (@vmbackup)
 seealso:
@@ -147,9 +162,9 @@ finding_after:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import ConfFileError, backup, write_text
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import (
     ConfError,
     desired_settings,
@@ -170,22 +185,6 @@ def _options(params):
         "asr": params["asr"],
         "fix_plugin_host_conf": params["fix_plugin_host_conf"],
     }
-
-
-def _write(module, path, text):
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".vmbackup_conf.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if not os.path.exists(path):
-            os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main():
@@ -233,9 +232,12 @@ def main():
         result["changed"] = True
         diffs.append({"before_header": path, "after_header": path, "before": old or "", "after": new})
         if not module.check_mode:
-            if old is not None and params["backup"]:
-                result["backup_file"] = module.backup_local(path)
-            _write(module, path, new)
+            try:
+                if old is not None and params["backup"]:
+                    result["backup_file"] = backup(path)
+                write_text(module, path, new)
+            except ConfFileError as exc:
+                module.fail_json(msg=f"ExtensionFailedSnapshotLimitReachedError: {exc}", **result)
 
     host = facts["plugin_host_conf"]
     problems = plugin_host_conf_problems(host)

@@ -20,9 +20,16 @@ description:
     lists are refreshed once when the package is not known yet.
   - Enables and starts the service (C(walinuxagent) on Debian/Ubuntu, C(waagent) elsewhere). Where no
     init system runs (a chroot or an image being prepared) the service is only enabled.
-  - Sets C(Extensions.Enabled=y) in C(/etc/waagent.conf) when it says C(n) (that blocks every extension,
-    the backup extension too), keeping a backup of the file. The agent reads it when it restarts;
+  - Sets C(Extensions.Enabled=y) in C(/etc/waagent.conf) when the agent reads it as off (that blocks every
+    extension, the backup extension too), keeping a backup of the file. The agent reads it when it restarts;
     O(restart=true) restarts it.
+  - The file is read exactly as the agent reads it (WALinuxAgent C(azurelinuxagent/common/conf.py)) -
+    lines end at C(\n) only, a line starting with C(#) is a comment, a value ends at the first C(#), double
+    quotes and spaces are stripped, and a switch is off only for C(n) in any case (C(no), C(false), C(0) mean
+    the default, on).
+  - The edit follows a symlink to its target (as M(ansible.builtin.lineinfile) does), keeps every other line's
+    bytes and line ending (CRLF stays CRLF, non-UTF-8 bytes stay), removes a partial backup on a full disk, and
+    names the file and the reason in every error.
   - Reports, never changes, a C(noexec) mount under C(/var/lib/waagent) (remounting is disruptive).
   - Reports the agent version (C(waagent --version) - C(WALinuxAgent-<x>), C(Goal state agent) C(<y>)).
   - Restarting the agent happens only with O(restart=true).
@@ -55,8 +62,9 @@ options:
     default: true
   restart:
     description:
-      - Restart the agent service (after changing O(conf_path), and for C(UserErrorVmProvisioningStateFailed)
-        as the doc asks). Disruptive; opt-in.
+      - Restart the agent service when this run changed something (O(conf_path), the package, the unit) or the
+        agent is not running; a running agent with nothing changed is left alone (the second run reports no
+        change). Disruptive; opt-in.
     type: bool
     default: false
   conf_path:
@@ -148,10 +156,14 @@ finding_after:
   type: dict
 """
 
-import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
+    ConfFileError,
+    backup,
+    read_text,
+    write_text,
+)
 from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
     C_LOCALE,
@@ -241,27 +253,29 @@ class Agent:
     def enable_extensions(self, result, diffs):
         path = self.p["conf_path"]
         try:
-            with open(path, encoding="utf-8") as handle:
-                old = handle.read()
-        except OSError as exc:
-            raise AgentError(f"cannot read {path}: {exc}") from None
+            old, is_utf8 = read_text(path)
+        except ConfFileError as exc:
+            raise AgentError(str(exc)) from None
         new = set_conf_value(old, "Extensions.Enabled", "y")
         if new == old:
             return False
-        diffs.append({"before_header": path, "after_header": path, "before": old, "after": new})
+        if not is_utf8:
+            self.module.warn(
+                f"{path} is not UTF-8: the agent cannot read it (it decodes the file as UTF-8); the bytes of the "
+                "lines not changed are kept as they are"
+            )
+        show = new.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        before = old.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        diffs.append({"before_header": path, "after_header": path, "before": before, "after": show})
         self.done.append(f"set Extensions.Enabled=y in {path}")
         if self.module.check_mode:
             return True
-        if self.p["backup"]:
-            result["backup_file"] = self.module.backup_local(path)
-        fd, tmp = tempfile.mkstemp(prefix=".waagent.conf.", dir=os.path.dirname(path) or ".")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(new)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            if self.p["backup"]:
+                result["backup_file"] = backup(path)
+            write_text(self.module, path, new)
+        except ConfFileError as exc:
+            raise AgentError(str(exc)) from None
         return True
 
     # -- service -------------------------------------------------------------------------------
@@ -333,7 +347,8 @@ class Agent:
                 self.done.append(f"enable {facts['service'].get('name')}")
                 if facts["service"].get("manager") in ("systemd", "sysv"):
                     self.done.append(f"start {facts['service'].get('name')}")
-            wants_restart = conf_changed or code == "UserErrorVmProvisioningStateFailed"
+            # restart only when something changed or the agent is not running (a healthy agent is left alone)
+            wants_restart = bool(self.done) or facts["service"].get("active") is not True
             if p["restart"] and wants_restart and facts["service"].get("manager") in ("systemd", "sysv"):
                 if not any(d.startswith("start ") for d in self.done):
                     self.restart(facts["service"])

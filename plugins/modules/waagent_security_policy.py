@@ -31,8 +31,13 @@ description:
     C(/etc/apparmor.d/local/<profile>) lets the handlers run unconfined (C(Ux)); the result is checked
     with C(apparmor_parser) and the previous content restored if it does not parse. A profile without
     that include is reported, never edited. The loaded profile is replaced only with O(reload=true).
+  - Adding the exclusion relaxes a security policy, so it happens only with O(exclude_agent=true); without it
+    the module (and the scan) report exactly what would be added and change nothing.
   - O(state=absent) removes exactly what this module adds (the rule, the rules file, the marked block)
-    and relabels the handler directories back to the policy's labels.
+    and relabels the handler directories back to the policy's labels. It needs no opt-in.
+  - Only content carrying this collection's marker is touched. A rules file at O(fapolicyd_rule_file) whose
+    first line is not the marker, or an AppArmor override whose marked block lacks its END line (or has an
+    END without BEGIN), is refused - neither overwritten nor deleted - and the task says why.
   - Also reports whether the backup extension (C(Microsoft.Azure.RecoveryServices.VMSnapshotLinux-*)) is
     installed, and a C(noexec) mount of C(/var/lib/waagent) (report only).
   - The plan comes from the same evaluator as the scan (M(vmbackup.azure.backup_scan)), so a scan and a run in
@@ -60,6 +65,11 @@ options:
         opt-in. SELinux labels apply at once and need no reload.
       - Only happens when this run changed the rules; after a run without it, run C(fagenrules --load) once or
         restart fapolicyd.
+    type: bool
+    default: false
+  exclude_agent:
+    description:
+      - Consent to relax the security policy (O(state=present)). V(false) only reports what would be added.
     type: bool
     default: false
   selinux_setype:
@@ -110,16 +120,19 @@ seealso:
 EXAMPLES = r"""
 - name: Exclude the Azure agent's extension handlers from the active security policy
   vmbackup.azure.waagent_security_policy:
+    exclude_agent: true
   become: true
 
 - name: Same, and make a running fapolicyd / loaded AppArmor profile pick it up now
   vmbackup.azure.waagent_security_policy:
+    exclude_agent: true
     reload: true
   become: true
 
 - name: Prepare SELinux labels on a host before switching it to enforcing
   vmbackup.azure.waagent_security_policy:
     mechanisms: [selinux]
+    exclude_agent: true
   become: true
 
 - name: Remove what this module added
@@ -440,7 +453,8 @@ class WaagentSecurityPolicy:
     def main(self):
         module = self.module
         params = {
-            k: module.params[k] for k in ("state", "mechanisms", "reload", "selinux_setype", "fapolicyd_rule_file")
+            k: module.params[k]
+            for k in ("state", "mechanisms", "reload", "selinux_setype", "fapolicyd_rule_file", "exclude_agent")
         }
         try:
             opts = check_options(params)
@@ -524,6 +538,7 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             mechanisms=dict(type="list", elements="str", choices=["auto", *MECHANISMS], default=["auto"]),
             reload=dict(type="bool", default=False),
+            exclude_agent=dict(type="bool", default=False),
             selinux_setype=dict(type="str", default="bin_t"),
             fapolicyd_rule_file=dict(type="path", default="/etc/fapolicyd/rules.d/40-vmbackup-waagent.rules"),
         ),

@@ -185,12 +185,11 @@ def test_bad_input_fails_naming_it(tmp_path, local_inventory, bad):
     assert repr(bad) in res["msg"] and "mounts" in res["msg"]
 
 
-def test_not_an_ext_mount_is_reported(tmp_path, local_inventory):
+def test_a_directory_where_nothing_is_mounted_fails(tmp_path, local_inventory):
     proc, res = play(tmp_path, local_inventory, [str(tmp_path)], repair=True)
-    assert proc.returncode == 0, res
+    assert proc.returncode != 0, res
     assert res["changed"] is False
-    assert res["filesystems"][0]["action"] == "absent"
-    assert res["finding"]["status"] == "not_applicable"
+    assert str(tmp_path) in res["msg"] and "not a mount point" in res["msg"]
 
 
 def test_linux_backup_facts(tmp_path, unclean, local_inventory):

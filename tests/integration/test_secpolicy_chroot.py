@@ -66,11 +66,22 @@ CHECK_PLAYBOOK = """
         - name: bad input was rejected
           ansible.builtin.set_fact:
             bad_input_rejected: true
+    - name: scan without consent
+      vmbackup.azure.backup_scan:
+        codes: [VmNotInDesirableState]
+    - name: apply without consent
+      vmbackup.azure.waagent_security_policy:
+- hosts: all
+  gather_facts: false
+  vars:
+    user_error_vm_not_in_desirable_state_exclude_agent: true
+  tasks:
     - name: scan
       vmbackup.azure.backup_scan:
         codes: [VmNotInDesirableState]
     - name: check mode
       vmbackup.azure.waagent_security_policy:
+        exclude_agent: true
       check_mode: true
 """
 
@@ -80,8 +91,10 @@ APPLY_PLAYBOOK = """
   tasks:
     - name: apply
       vmbackup.azure.waagent_security_policy:
+        exclude_agent: true
     - name: apply again
       vmbackup.azure.waagent_security_policy:
+        exclude_agent: true
       register: again
     - name: scan after
       vmbackup.azure.backup_scan:
@@ -218,6 +231,16 @@ def test_check_fix_idempotence_scan_and_absent(hosts, tmp_path):
         assert bad[name]["failed"] and bad[name]["msg"].startswith("fapolicyd_rule_file:"), bad[name]
     assert {name: linux_chroot.tree_state(root, WATCHED) for name, root in roots.items()} == before
 
+    # without consent (issue 10 item 12): nothing changes, and the scan says exactly what would be added
+    unconsented = results(proc, "apply without consent")["secure"]
+    assert not unconsented["changed"] and unconsented["finding"]["status"] == "fail"
+    assert all(not a["allowed"] for a in unconsented["finding"]["actions"])
+    scan0 = scan_finding(results(proc, "scan without consent")["secure"])
+    assert scan0["status"] == "fail" and all(not a["allowed"] for a in scan0["actions"])
+    assert "exclude_agent: true" in scan0["fix"]
+    for added in ("semanage fcontext --add -t bin_t", "allow perm=any uid=0 : dir=/var/lib/waagent/", "/** Ux,"):
+        assert added in scan0["fix"], scan0["fix"]
+
     check = results(proc, "check mode")["secure"]
     scan = scan_finding(results(proc, "scan")["secure"])
     assert check["changed"] and check["finding"]["status"] == "fail"
@@ -286,3 +309,41 @@ def test_check_fix_idempotence_scan_and_absent(hosts, tmp_path):
 
 
 SELINUX_SPEC_TEXT = "/var/lib/waagent/[^/]+-[0-9][^/]*(/.*)?"
+
+
+MARKER_PLAYBOOK = """
+- hosts: secure
+  gather_facts: false
+  tasks:
+    - name: present
+      vmbackup.azure.waagent_security_policy:
+        exclude_agent: true
+        mechanisms: [fapolicyd, apparmor]
+    - name: absent
+      vmbackup.azure.waagent_security_policy:
+        state: absent
+        mechanisms: [fapolicyd, apparmor]
+"""
+
+
+def test_only_content_with_our_marker_is_touched(hosts, tmp_path):
+    """issue 10 item 10: a rules file we did not write, an override whose END marker is missing."""
+    inventory, roots = hosts
+    secure = roots["secure"]
+    foreign = "# the site's own rule\nallow perm=open all : dir=/opt/site/\n"
+    unterminated = SITE_RULE + "# BEGIN vmbackup.azure waagent (UserErrorVmNotInDesirableState)\n/site/keep r,\n"
+    write(secure, RULES, foreign, 0o644)
+    write(secure, LOCAL, unterminated, 0o644)
+    try:
+        proc = play(tmp_path, inventory, MARKER_PLAYBOOK)
+        for name in ("present", "absent"):
+            res = results(proc, name)["secure"]
+            assert not res.get("failed"), res
+            assert read(secure, RULES) == foreign, name
+            assert read(secure, LOCAL) == unterminated, name
+            refused = " ".join(r for m in res["mechanisms"] for r in m["refused"])
+            assert "was not written by this collection" in refused, refused
+            assert "has no '# END vmbackup.azure waagent'" in refused, refused
+    finally:
+        os.unlink(os.path.join(secure, RULES.lstrip("/")))
+        write(secure, LOCAL, SITE_RULE, 0o644)

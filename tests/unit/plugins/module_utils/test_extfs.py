@@ -77,6 +77,8 @@ def mountinfo(tmp_path):
 
 def gather(mountinfo, states, **kw):
     kw.setdefault("holders", False)
+    kw.setdefault("fstab_path", "")
+    kw.setdefault("pending_file", None)
     return gather_ext_filesystems(FakeRun(states), mountinfo_path=mountinfo, **kw)
 
 
@@ -418,3 +420,55 @@ def test_describe_holders_limits():
     holders = [{"pid": i, "comm": "x", "uses": ["cwd"]} for i in range(8)]
     text = _extfs.describe_holders(holders, limit=2)
     assert text.endswith("6 more")
+
+
+# --- mounting again, the pending-remount record (issue 10 items 2, 3, 11) -----------------------
+
+
+def test_remount_options_drop_kernel_state_flags_and_prefer_fstab():
+    (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro,emergency_ro\n")
+    assert _extfs.remount_options(entry, "") == ("rw,relatime,errors=remount-ro", "mount table")
+    fstab = "/dev/loop0 /mnt/d ext4 defaults,noatime 0 2\n#/dev/x /mnt/d ext4 ro 0 0\n"
+    assert _extfs.remount_options(entry, fstab) == ("defaults,noatime", "/etc/fstab")
+    assert _extfs.remount_options(entry, "/dev/loop0 /mnt/other ext4 ro 0 0\n")[1] == "mount table"
+
+
+def test_mount_attempts_drop_each_option_then_ro():
+    tries = _extfs.mount_attempts("rw,relatime,bogus")
+    assert tries == [["rw", "relatime", "bogus"], ["rw", "relatime"], ["rw", "bogus"], ["rw"], ["ro"]]
+    assert _extfs.mount_attempts("") == [[], ["ro"]]
+
+
+def test_pending_record_roundtrip_and_unreadable(tmp_path):
+    path = str(tmp_path / "sub" / "pending.json")
+    assert _extfs.read_pending(path) == {}
+    _extfs.write_pending({"/d": {"device": "/dev/x"}}, path)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert _extfs.read_pending(path) == {"/d": {"device": "/dev/x"}}
+    _extfs.write_pending({}, path)
+    assert not os.path.exists(path)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("{not json")
+    with pytest.raises(ValueError, match="pending.json"):
+        _extfs.read_pending(path)
+
+
+def test_evaluate_pending_is_a_failure_and_needs_opt_in():
+    pending = fs(present=False, pending_remount={"device": "/dev/sdb1", "pid": 7, "started": "T"}, state="clean")
+    finding = evaluate_extfs([pending], {"mounts": ["/other"]})
+    assert finding["status"] == "fail"
+    assert "unmounted by an interrupted repair" in finding["detail"]
+    assert finding["actions"][0]["allowed"] is False and "not opted in" in finding["actions"][0]["reason"]
+    finding = evaluate_extfs([pending], {"repair": True})
+    assert finding["actions"][0]["allowed"] is True
+    over = dict(pending, mounted_over="/dev/sdz (ext4)")
+    assert "is mounted at /data now" in evaluate_extfs([over], {"repair": True})["actions"][0]["reason"]
+    rc4 = dict(pending, pending_remount={"device": "/dev/sdb1", "fsck_rc": 4})
+    assert "could not correct every error (rc 4)" in evaluate_extfs([rc4])["detail"]
+
+
+def test_evaluate_named_mount_that_is_not_mounted_is_an_error(mountinfo):
+    facts = gather(mountinfo, {}, mounts=["/nowhere"])
+    finding = evaluate_extfs({"ext_filesystems": facts})
+    assert finding["status"] == "error"
+    assert "/nowhere was named in mounts but nothing is mounted there" in finding["detail"]

@@ -58,7 +58,9 @@ def test_parsers():
     assert os_family({"ID": "plan9"}) == "unknown"
     conf = "# Extensions.Enabled=n\nExtensions.Enabled = N  # trailing\nLib.Dir=/var/lib/waagent\n"
     assert parse_waagent_conf(conf)["Extensions.Enabled"] == "N"
-    assert conf_disabled("N") and conf_disabled("no") and not conf_disabled("y") and not conf_disabled(None)
+    assert conf_disabled("N") and not conf_disabled("y") and not conf_disabled(None)
+    # the agent's get_switch knows only y/n: 'no', 'false', '0' mean the default (enabled)
+    assert not any(conf_disabled(v) for v in ("no", "false", "0", "off", "No"))
     new = set_conf_value(
         "a=1\nExtensions.Enabled=n\n# Extensions.Enabled=n\nExtensions.Enabled=n\n", "Extensions.Enabled", "y"
     )
@@ -108,9 +110,15 @@ def test_stopped_disabled_extensions_off_noexec():
 def test_provisioning_state_restart_is_opt_in_and_not_a_failure():
     finding = evaluate_agent(agent(), {}, "UserErrorVmProvisioningStateFailed")
     assert finding["status"] == "pass" and finding["actions"] == []
+    # a healthy agent is not restarted, even with restart: true (issue 10 item 7)
     finding = evaluate_agent(agent(), {"restart": True}, "UserErrorVmProvisioningStateFailed")
-    assert finding["status"] == "pass"
-    assert finding["actions"][0]["action"] == "restart_agent" and finding["actions"][0]["allowed"] is True
+    assert finding["status"] == "pass" and finding["actions"] == []
+    # one that is not running and not started by the fix (start: false) is
+    finding = evaluate_agent(
+        agent(active=False), {"restart": True, "start": False}, "UserErrorVmProvisioningStateFailed"
+    )
+    kinds = {a["action"]: a for a in finding["actions"]}
+    assert kinds["restart_agent"]["allowed"] is True
 
 
 def test_chroot_without_init_only_needs_enabling():
@@ -123,3 +131,43 @@ def test_bad_input():
     assert evaluate_agent({}, {})["status"] == "error"
     with pytest.raises(ValueError):
         evaluate_agent(agent(), {}, "UserErrorFsFreezeFailed")
+
+
+# --- the module: restart only when something changed or the agent is not running (issue 10 item 7) ---
+
+
+class _Exit(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("code", "facts", "restarts"),
+    [
+        ("UserErrorVmProvisioningStateFailed", agent(), False),
+        ("VmAgentNotRunning", agent(), False),
+        ("UserErrorVmProvisioningStateFailed", agent(ext="n"), True),
+        ("VmAgentNotRunning", agent(ext="n"), True),
+    ],
+)
+def test_module_restarts_only_when_needed(monkeypatch, tmp_path, code, facts, restarts):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.vmbackup.azure.plugins.modules import waagent
+
+    conf = tmp_path / "waagent.conf"
+    conf.write_text(f"Extensions.Enabled={facts['agent']['conf']['extensions_enabled']}\n")
+    facts["agent"]["conf"]["path"] = str(conf)
+    calls, results = [], []
+    monkeypatch.setattr(waagent.Agent, "gather", lambda self: facts["agent"])
+    monkeypatch.setattr(waagent.Agent, "systemctl", lambda self, *args: calls.append(args))
+    monkeypatch.setattr(waagent.AnsibleModule, "exit_json", lambda self, **r: (results.append(r), _raise()))
+    monkeypatch.setattr(waagent.AnsibleModule, "fail_json", lambda self, **r: (results.append(r), _raise()))
+    args = {"error_code": code, "restart": True, "conf_path": str(conf), "backup": False}
+    with patch_module_args(args), pytest.raises(_Exit):
+        waagent.main()
+    (result,) = results
+    assert (("restart", "walinuxagent.service") in calls) is restarts, (calls, result)
+    assert result["changed"] is restarts
+
+
+def _raise():
+    raise _Exit()

@@ -24,6 +24,9 @@ KNOWN_LIBS = {
 }
 
 
+CONSENT = {"exclude_agent": True}
+
+
 def write(root, path, text):
     full = root / path.lstrip("/")
     full.parent.mkdir(parents=True, exist_ok=True)
@@ -283,7 +286,7 @@ def test_nothing_active_is_not_applicable_and_names_extension_and_power_state():
 
 
 def test_selinux_missing_rule_fails_with_add_and_relabel():
-    finding = sp.evaluate_secpolicy(facts(selinux=selinux_facts()))
+    finding = sp.evaluate_secpolicy(facts(selinux=selinux_facts()), CONSENT)
     assert finding["status"] == "fail"
     kinds = [(a["action"], a.get("operation"), a["allowed"], a["disruptive"]) for a in finding["actions"]]
     assert kinds == [("selinux_fcontext", "add", True, False), ("selinux_relabel", None, True, False)]
@@ -322,14 +325,14 @@ def test_selinux_without_semanage_is_refused_not_allowed():
 
 
 def test_fapolicyd_missing_rule_write_compile_and_reload_gate():
-    finding = sp.evaluate_secpolicy(facts(fapolicyd=fapolicyd_facts(running=True)))
+    finding = sp.evaluate_secpolicy(facts(fapolicyd=fapolicyd_facts(running=True)), CONSENT)
     assert finding["status"] == "fail"
     acts = {a["action"]: a for a in finding["actions"]}
     assert acts["fapolicyd_rule"]["allowed"] and not acts["fapolicyd_rule"]["backup"]
     assert acts["fapolicyd_compile"]["allowed"] and not acts["fapolicyd_compile"]["disruptive"]
     assert not acts["fapolicyd_reload"]["allowed"] and acts["fapolicyd_reload"]["disruptive"]
     assert "reload not opted in" in finding["fix"]
-    opted = sp.evaluate_secpolicy(facts(fapolicyd=fapolicyd_facts(running=True)), {"reload": True})
+    opted = sp.evaluate_secpolicy(facts(fapolicyd=fapolicyd_facts(running=True)), {"reload": True, **CONSENT})
     assert {a["action"]: a for a in opted["actions"]}["fapolicyd_reload"]["allowed"]
 
 
@@ -390,7 +393,7 @@ def test_apparmor_without_waagent_profile_passes():
 
 
 def test_apparmor_profile_plans_local_block_and_refuses_without_include():
-    finding = sp.evaluate_secpolicy(facts(apparmor=apparmor_facts(kernel=True)))
+    finding = sp.evaluate_secpolicy(facts(apparmor=apparmor_facts(kernel=True)), CONSENT)
     assert [(a["action"], a["allowed"]) for a in finding["actions"]] == [
         ("apparmor_local", True),
         ("apparmor_reload", False),
@@ -434,3 +437,57 @@ def test_missing_facts_is_error_and_evaluator_does_not_mutate_input():
     before = copy.deepcopy(data)
     sp.evaluate_secpolicy(data, {"state": "absent"})
     assert data == before
+
+
+# --- consent and markers (issue 10 items 10, 12) -------------------------------------------------
+
+
+def test_relaxing_the_policy_is_opt_in_and_the_scan_says_what_it_would_add():
+    every = facts(
+        selinux=selinux_facts(),
+        fapolicyd=fapolicyd_facts(running=True),
+        apparmor=apparmor_facts(kernel=True),
+    )
+    finding = sp.evaluate_secpolicy(every)
+    writes = [a for a in finding["actions"] if a["action"] in ("selinux_fcontext", "fapolicyd_rule", "apparmor_local")]
+    assert len(writes) == 3 and all(not a["allowed"] for a in finding["actions"])
+    assert "exclude_agent: true" in finding["fix"]
+    for added in (sp.SELINUX_SPEC, sp.FAPOLICYD_RULE, *sp.AA_RULES):
+        assert added in finding["fix"], added
+    consented = sp.evaluate_secpolicy(every, CONSENT)
+    assert all(a["allowed"] for a in consented["actions"] if a["action"] != "fapolicyd_reload" and not a["disruptive"])
+    # removing what we added needs no consent
+    done = facts(apparmor=apparmor_facts(local=sp.with_apparmor_block(None)))
+    plan = sp.plan_secpolicy(done, {"state": "absent"})
+    assert plan["mechanisms"][0]["actions"][0]["allowed"] is True
+
+
+def test_a_rules_file_we_did_not_write_is_neither_overwritten_nor_deleted():
+    fa = fapolicyd_facts(running=True)
+    fa["rules_d"]["40-vmbackup-waagent.rules"] = "allow perm=any all : all\n"
+    for state in ("present", "absent"):
+        plan = sp.plan_secpolicy(facts(fapolicyd=fa), {"state": state, **CONSENT})
+        (mech,) = plan["mechanisms"]
+        assert any("was not written by this collection" in r for r in mech["refused"]), state
+        assert not any(a["allowed"] for a in mech["actions"]), state
+    # an older text of ours (it starts with the marker) is ours to update
+    fa["rules_d"]["40-vmbackup-waagent.rules"] = sp.FAPOLICYD_MARKER + ": older text\n" + sp.FAPOLICYD_RULE + "\n"
+    plan = sp.plan_secpolicy(facts(fapolicyd=fa), {"state": "present", **CONSENT})
+    assert plan["mechanisms"][0]["actions"][0]["allowed"] is True
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "/site r,\n" + sp.AA_BEGIN + "\n/site/after r,\n",
+        "/site r,\n" + sp.AA_END + "\n",
+        sp.AA_BEGIN + "\n" + sp.AA_BEGIN + "\n" + sp.AA_END + "\n",
+    ],
+)
+def test_an_apparmor_override_with_broken_markers_is_refused(local):
+    assert sp.strip_apparmor_block(local) == (local, False)
+    for state in ("present", "absent"):
+        plan = sp.plan_secpolicy(facts(apparmor=apparmor_facts(kernel=True, local=local)), {"state": state, **CONSENT})
+        (mech,) = plan["mechanisms"]
+        assert mech["refused"] and "not edited" in mech["refused"][0]
+        assert not any(a["allowed"] for a in mech["actions"] if a["action"] == "apparmor_local")

@@ -114,7 +114,7 @@ def test_bad_settings_name_the_input(settings, match):
 
 def test_values_are_rendered_as_the_extension_compares_them():
     out, dummy = validate_settings({"onlylocalfilesystems": True, "MountsToSkip": ["/a", "/b "], "timeout": 90})
-    assert out == {"onlylocalfilesystems": "true", "mountstoskip": "/a,/b", "timeout": "90"}
+    assert out == {"onlylocalfilesystems": "True", "mountstoskip": "/a,/b", "timeout": "90"}
 
 
 def test_evaluator_reports_the_ignored_file_and_the_legacy_key():

@@ -1,0 +1,241 @@
+"""Faults during an ext_filesystems repair, on real ext4 images on loop devices (issue 10 items 2, 3, 4, 11).
+
+Every case writes a file on the filesystem before the fault and reads it back after the repair.
+Faults are injected for real: the kernel's own ``/sys/fs/ext4/<dev>/trigger_fs_error`` (item 2), and
+an ``e2fsck`` first on PATH that kills or signals the module process (its parent) or exits with an
+e2fsck exit code before running nothing (items 3, 4). That stand-in is the only thing not real: the
+umount, the mount and (unless the fault replaces it) e2fsck itself are the machine's own.
+Needs root (CI runs as root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import test_ext_filesystems as base
+from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import evaluate_extfs
+from conftest import run_playbook, task_results
+
+linux_testhost = base.linux_testhost
+local_inventory = base.local_inventory  # the fixture, shared
+
+# The playbooks of test_ext_filesystems, with the pending-remount record under the test's tmp dir.
+PLAYBOOK = base.PLAYBOOK + '        pending_file: "{{ test_pending }}"\n'
+FACTS_PLAYBOOK = base.FACTS_PLAYBOOK + '        ext_pending_file: "{{ test_pending }}"\n'
+
+# The fault, chosen by VMBACKUP_TEST_FAULT; anything else runs the real e2fsck.
+FAKE_E2FSCK = """#!/bin/sh
+case "$VMBACKUP_TEST_FAULT" in
+  kill) kill -KILL "$PPID"; sleep 1; exit 0 ;;
+  hup-term) kill -HUP "$PPID"; kill -TERM "$PPID"; sleep 0.3 ;;
+  rc8|rc16|rc32) echo "e2fsck stand-in: exit ${VMBACKUP_TEST_FAULT#rc}" >&2; exit "${VMBACKUP_TEST_FAULT#rc}" ;;
+esac
+exec "$REAL_E2FSCK" "$@"
+"""
+
+PAYLOAD = "written before the fault\n"
+
+
+@pytest.fixture
+def fault(tmp_path, monkeypatch):
+    """Put the e2fsck stand-in first on PATH; returns a setter for the fault."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "e2fsck"
+    script.write_text(FAKE_E2FSCK)
+    script.chmod(0o755)
+    real = shutil.which("e2fsck", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    assert real, "e2fsck (e2fsprogs) is needed"
+    monkeypatch.setenv("REAL_E2FSCK", real)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+
+    def set_fault(name):
+        monkeypatch.setenv("VMBACKUP_TEST_FAULT", name)
+
+    set_fault("none")
+    return set_fault
+
+
+def make_fs(tmp_path, state=0, options=None):
+    fs = linux_testhost.make_unclean_ext4(str(tmp_path), "disk", size_mb=32, state=state, options=options)
+    with open(os.path.join(fs["mountpoint"], "data.txt"), "w", encoding="utf-8") as handle:
+        handle.write(PAYLOAD)
+    os.sync()
+    return fs
+
+
+@pytest.fixture
+def disk(tmp_path):
+    made = []
+
+    def make(**kw):
+        made.append(make_fs(tmp_path, **kw))
+        return made[-1]
+
+    yield make
+    for fs in made:
+        problems = linux_testhost.cleanup(fs)
+        assert not problems, problems
+
+
+def play(tmp_path, inventory, mounts, repair=False, playbook=PLAYBOOK):
+    path = tmp_path / "play.yml"
+    path.write_text(playbook)
+    pending = str(tmp_path / "pending.json")
+    proc = run_playbook(
+        inventory,
+        path,
+        extra_vars={"test_mounts": mounts, "test_repair": repair, "test_pending": pending},
+        json_output=True,
+    )
+    assert hasattr(proc, "json"), proc.stdout + proc.stderr
+    results = task_results(proc.json, "ext_filesystems" if playbook is PLAYBOOK else "linux_backup_facts")
+    return proc, results["testhost"]
+
+
+def mounted(fs):
+    entry = linux_testhost.mount_entry(fs["mountpoint"])
+    return bool(entry) and entry["device"] == fs["loopdev"]
+
+
+def read_back(fs):
+    assert mounted(fs), f"{fs['mountpoint']} is not mounted from {fs['loopdev']}"
+    with open(os.path.join(fs["mountpoint"], "data.txt"), encoding="utf-8") as handle:
+        assert handle.read() == PAYLOAD
+
+
+def trigger_ext4_error(fs):
+    name = os.path.basename(fs["loopdev"])
+    with open(f"/sys/fs/ext4/{name}/trigger_fs_error", "w", encoding="utf-8") as handle:
+        handle.write("1")
+    entry = linux_testhost.mount_entry(fs["mountpoint"])
+    assert "emergency_ro" in entry["super_options"], entry
+
+
+# --- item 2: remount with options mount(8) accepts -----------------------------------------------
+
+
+def test_emergency_ro_is_repaired_and_mounted_again(tmp_path, disk, local_inventory):
+    fs = disk(state=None, options="errors=remount-ro")
+    trigger_ext4_error(fs)
+    assert "errors" in linux_testhost.fs_state(fs["loopdev"])
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode == 0, res
+    (entry,) = res["filesystems"]
+    assert entry["action"] == "repaired", entry
+    assert "emergency_ro" not in entry["remount_options"]
+    read_back(fs)
+    after = linux_testhost.mount_entry(fs["mountpoint"])
+    assert "errors=remount-ro" in after["super_options"] and "emergency_ro" not in after["super_options"]
+    with open(os.path.join(fs["mountpoint"], "new.txt"), "w", encoding="utf-8") as handle:
+        handle.write("x")  # read-write again
+    assert res["finding_after"]["status"] == "pass"
+    assert not os.path.exists(tmp_path / "pending.json")
+
+
+def test_options_from_fstab_win_over_kernel_state(tmp_path, disk):
+    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import remount_options
+
+    fs = disk(state=None, options="errors=remount-ro")
+    trigger_ext4_error(fs)
+    (entry,) = [e for e in linux_testhost_mountinfo() if e["mountpoint"] == fs["mountpoint"]]
+    kernel, source = remount_options(entry, "")
+    assert source == "mount table" and "emergency_ro" not in kernel.split(",")
+    fstab = f"# comment\nUUID=x {fs['mountpoint']} ext4 noatime,errors=remount-ro 0 2\n"
+    assert remount_options(entry, fstab) == ("noatime,errors=remount-ro", "/etc/fstab")
+
+
+def linux_testhost_mountinfo():
+    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
+
+    return read_mountinfo()
+
+
+# --- item 3: an interrupted repair --------------------------------------------------------------
+
+
+def test_sighup_and_sigterm_are_ignored_between_unmount_and_mount(tmp_path, disk, local_inventory, fault):
+    fs = disk()
+    fault("hup-term")
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode == 0, res
+    assert res["filesystems"][0]["action"] == "repaired", res
+    read_back(fs)
+    assert linux_testhost.fs_state(fs["loopdev"]) == "clean"
+
+
+def test_killed_repair_is_reported_and_the_next_run_mounts_it_again(tmp_path, disk, local_inventory, fault):
+    fs = disk()
+    fault("kill")
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode != 0
+    assert not mounted(fs), "the fault kills the module between umount and mount"
+    with open(tmp_path / "pending.json", encoding="utf-8") as handle:
+        pending = json.load(handle)
+    assert pending["pending"][fs["mountpoint"]]["device"] == fs["loopdev"]
+
+    # the scan's facts and evaluator
+    fault("none")
+    proc, res = play(tmp_path, local_inventory, [], playbook=FACTS_PLAYBOOK)
+    assert proc.returncode == 0, res
+    facts = res["ansible_facts"]["vmbackup_linux"]
+    (mine,) = [f for f in facts["ext_filesystems"] if f["mountpoint"] == fs["mountpoint"]]
+    assert mine["pending_remount"]
+    finding = evaluate_extfs(facts, {"mounts": [fs["mountpoint"]]})
+    assert finding["status"] == "fail", finding
+    assert "unmounted by an interrupted repair" in finding["detail"]
+
+    # a run without repair says the same, changes nothing
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]])
+    assert res["finding"]["status"] == "fail" and "unmounted by an interrupted repair" in res["finding"]["detail"]
+    assert res["filesystems"][0]["action"] == "refused"
+    assert not mounted(fs)
+
+    # the next repair checks it and mounts it again
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode == 0, res
+    assert res["changed"] is True
+    assert res["filesystems"][0]["action"] == "repaired", res
+    read_back(fs)
+    assert linux_testhost.fs_state(fs["loopdev"]) == "clean"
+    assert not os.path.exists(tmp_path / "pending.json")
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert res["changed"] is False and res["finding"]["status"] == "pass"
+
+
+# --- item 4: e2fsck exit codes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [8, 16, 32])
+def test_e2fsck_that_changed_nothing_mounts_again_and_reports_its_code(tmp_path, disk, local_inventory, fault, code):
+    fs = disk()
+    fault(f"rc{code}")
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode != 0
+    (entry,) = res["filesystems"]
+    assert entry["action"] == "failed"
+    assert entry["fsck_rc"] == code
+    assert f"rc {code}" in res["msg"] and "mounted again" in res["msg"]
+    read_back(fs)
+    assert not os.path.exists(tmp_path / "pending.json")
+
+
+# --- item 11: a mount point the user named that does not exist ----------------------------------
+
+
+def test_mistyped_mount_fails_before_anything_changes(tmp_path, disk, local_inventory):
+    fs = disk()
+    typo = fs["mountpoint"] + "x"
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"], typo], repair=True)
+    assert proc.returncode != 0
+    assert res.get("failed") is True
+    assert typo in res["msg"] and "not a mount point" in res["msg"]
+    assert res["changed"] is False
+    read_back(fs)
+    assert linux_testhost.fs_state(fs["loopdev"]) == "not clean"
+    proc, res = play(tmp_path, local_inventory, [typo], playbook=FACTS_PLAYBOOK)
+    finding = evaluate_extfs(res["ansible_facts"]["vmbackup_linux"], {"mounts": [typo]})
+    assert finding["status"] == "error" and typo in finding["detail"]

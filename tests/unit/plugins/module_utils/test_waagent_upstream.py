@@ -1,0 +1,177 @@
+"""waagent.conf: our reader and editor against the agent's own loader (issue 11 item 2, issue 10 item 9).
+
+The agent is Debian's ``waagent`` package (WALinuxAgent), downloaded and unpacked (never installed)
+under build/upstream/ by tools/linux_upstream.py; ``azurelinuxagent.common.conf.ConfigurationProvider``
+is the code that reads /etc/waagent.conf on a real VM. Hypothesis generates waagent.conf texts out of
+the characters that matter (``#``, ``=``, quotes, blanks, CR, form feed, U+2028, y/n in any case,
+``None``) and every form must read the same, line by line, in both; what ``set_conf_value`` writes
+must read as ``Extensions.Enabled=y`` to the agent and leave every other line as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import linux_upstream  # noqa: E402
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (  # noqa: E402
+    conf_disabled,
+    parse_waagent_conf,
+    set_conf_value,
+)
+
+KEY = "Extensions.Enabled"
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+# Runs in Debian's own python3 (the interpreter the package is built for: its textutil imports ``crypt``,
+# gone from Python 3.13): one process, one JSON request per line.
+DRIVER = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from azurelinuxagent.common import conf
+print(json.dumps(conf.__file__), flush=True)
+for request in sys.stdin:
+    provider = conf.ConfigurationProvider()
+    provider.load(json.loads(request))
+    switch = provider.get_switch("Extensions.Enabled", True)
+    print(json.dumps({"values": provider.values, "switch": switch}), flush=True)
+"""
+
+
+class Agent:
+    def __init__(self, path):
+        self.proc = subprocess.Popen(
+            [DEBIAN_PYTHON, "-c", DRIVER, path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+        self.module_file = json.loads(self.proc.stdout.readline())
+
+    def reads(self, text):
+        self.proc.stdin.write(json.dumps(text) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"the agent's loader died on {text!r}"
+        return json.loads(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def agent_conf():
+    path = linux_upstream.waagent_python_path()
+    agent = Agent(path)
+    try:
+        assert agent.module_file.startswith(path), agent.module_file
+        yield agent
+    finally:
+        agent.close()
+
+
+def agent_reads(agent, text):
+    return agent.reads(text)
+
+
+pieces = st.sampled_from(
+    [
+        KEY,
+        "Lib.Dir",
+        "AutoUpdate.Enabled",
+        "=",
+        "#",
+        '"',
+        " ",
+        "\t",
+        "\r",
+        "\x0c",
+        "\u2028",
+        "y",
+        "n",
+        "Y",
+        "N",
+        "no",
+        "false",
+        "0",
+        "None",
+        "x",
+        "\xe9",
+    ]
+)
+lines = st.lists(pieces, max_size=8).map("".join)
+texts = st.tuples(st.lists(lines, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"])).map(
+    lambda t: t[1].join(t[0]) + t[1]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts)
+def test_our_reading_is_the_agents_line_by_line(agent_conf, text):
+    assert parse_waagent_conf(text) == agent_reads(agent_conf, text)["values"]
+    for line in text.split("\n"):
+        if line:
+            assert parse_waagent_conf(line) == agent_reads(agent_conf, line)["values"], repr(line)
+    agent = agent_reads(agent_conf, text)
+    assert conf_disabled(parse_waagent_conf(text).get(KEY)) is (not agent["switch"]), repr(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts)
+def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
+    new = set_conf_value(text, KEY, "y")
+    before, after = agent_reads(agent_conf, text), agent_reads(agent_conf, new)
+    assert after["switch"] is True and after["values"][KEY] == "y"
+    assert {k: v for k, v in after["values"].items() if k != KEY} == {
+        k: v for k, v in before["values"].items() if k != KEY
+    }, (text, new)
+    # every line that does not set the key (as the agent decides) is kept byte for byte, in order; the
+    # first that sets it becomes Extensions.Enabled=y with its own line ending, later ones go
+    old_lines = text.split("\n")
+    expected, done = [], False
+    for line in old_lines:
+        if line and KEY in agent_reads(agent_conf, line)["values"]:
+            if not done:
+                expected.append(f"{KEY}=y" + ("\r" if line.endswith("\r") else ""))
+                done = True
+            continue
+        expected.append(line)
+    got = new.split("\n")
+    if not done:  # appended, with the line ending most lines of the file use
+        expected[-1:] = [got[-2] if got[-2] in (f"{KEY}=y", f"{KEY}=y\r") else f"{KEY}=y", ""]
+    assert got == expected, (text, new)
+
+
+@pytest.mark.parametrize(
+    ("text", "disabled"),
+    [
+        ("Extensions.Enabled=n\n", True),
+        ('Extensions.Enabled="n" # off\n', True),
+        ("Extensions.Enabled = N\r\n", True),
+        ("Extensions.Enabled=no\n", False),
+        ("Extensions.Enabled=false\n", False),
+        ("Extensions.Enabled=0\n", False),
+        ("  # Extensions.Enabled=n\n", False),
+        ("# Extensions.Enabled=n\n", False),
+        ("Extensions.Enabled=None\n", False),
+    ],
+)
+def test_known_forms(agent_conf, text, disabled):
+    assert (not agent_reads(agent_conf, text)["switch"]) is disabled
+    assert conf_disabled(parse_waagent_conf(text).get(KEY)) is disabled
+
+
+def test_the_agent_is_debians(agent_conf):
+    assert linux_upstream.waagent_version().startswith("waagent_2.")
