@@ -48,8 +48,10 @@ class ActionModule(ActionBase):
     _requires_connection = True
 
     def _os_family(self) -> str:
-        # The same test ansible.windows uses: Windows hosts run the PowerShell shell.
-        return "windows" if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell" else "linux"
+        # Windows hosts run a Windows shell plugin: powershell (psrp, ssh, winsim) or cmd, the shell of
+        # the winrm connection plugin (ansible/plugins/connection/winrm.py: self._shell_type = 'cmd').
+        # Both set _IS_WINDOWS (ansible/plugins/shell/powershell.py and cmd.py, "_IS_WINDOWS = True").
+        return "windows" if getattr(self._connection._shell, "_IS_WINDOWS", False) else "linux"
 
     def _gather_windows(self, task_vars: dict, parameters: dict | None = None) -> dict:
         res = self._execute_module(
