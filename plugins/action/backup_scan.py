@@ -132,6 +132,7 @@ class ActionModule(ActionBase):
         os_family = self._os_family()
         wanted = {family for spec in checks.values() for family in families(spec)}
         executions = 0
+        gathered = None
         try:
             if os_family not in wanted:
                 gathered = {}
@@ -150,6 +151,7 @@ class ActionModule(ActionBase):
         except AnsibleConnectionFailure:
             raise  # the host is unreachable: Ansible reports it so, and so does the report
         except (ScanError, AnsibleError) as exc:
+            gathered = None
             findings = [
                 evaluation_error(code, exc) if os_family in families(spec) else not_applicable(code, os_family)
                 for code, spec in checks.items()
@@ -159,14 +161,22 @@ class ActionModule(ActionBase):
         for finding in findings:
             entry = lookup(finding["error_code"])
             finding.setdefault("doc_url", entry.get("doc_url", ""))
+        failing = [f for f in findings if f["status"] == "fail" and not f.get("waiver", {}).get("active")]
         result.update(
             changed=False,
             os_family=os_family,
             findings=findings,
             remote_executions=executions,
-            failing=sorted(
-                f["error_code"] for f in findings if f["status"] == "fail" and not f.get("waiver", {}).get("active")
-            ),
+            failing=sorted(f["error_code"] for f in failing),
+            fixable=sorted(f["error_code"] for f in failing if fixable(f)),
             disabled=found["disabled"],
         )
+        if gathered is not None:
+            # What the findings were decided from, for remediate.yml to hand to the fix roles (gather once).
+            result["probe"] = gathered
         return result
+
+
+def fixable(finding: dict) -> bool:
+    """A failing finding whose plan has a step the host's variables allow: its fix role would change something."""
+    return any(action.get("allowed", True) for action in finding.get("actions") or [] if isinstance(action, dict))

@@ -124,6 +124,22 @@ failing:
   returned: always
   type: list
   elements: str
+fixable:
+  description:
+    - The codes of O(failing) whose planned fix has a step the host's variables allow (an action with
+      C(allowed) true): the fix roles that would change something. C(playbooks/remediate.yml) runs only these.
+  returned: always
+  type: list
+  elements: str
+probe:
+  description:
+    - The data every finding was decided from, gathered in the one remote execution. Windows the probe
+      object of C(docs/architecture.md) (C(ansible.windows.win_powershell) output); Linux the
+      C(vmbackup_linux) facts of M(vmbackup.azure.linux_backup_facts); empty when no selected check
+      concerns the host's OS.
+    - C(playbooks/remediate.yml) hands it to the fix roles (C(vmbackup_probe)) so they do not probe again.
+  returned: when the gather succeeded
+  type: dict
 disabled:
   description: The codes switched off for this host (not evaluated).
   returned: always
