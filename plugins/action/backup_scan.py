@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -168,7 +170,7 @@ class ActionModule(ActionBase):
             findings=findings,
             remote_executions=executions,
             failing=sorted(f["error_code"] for f in failing),
-            fixable=sorted(f["error_code"] for f in failing if fixable(f)),
+            fixable=sorted(fixable_codes(failing)),
             disabled=found["disabled"],
         )
         if gathered is not None:
@@ -180,3 +182,15 @@ class ActionModule(ActionBase):
 def fixable(finding: dict) -> bool:
     """A failing finding whose plan has a step the host's variables allow: its fix role would change something."""
     return any(action.get("allowed", True) for action in finding.get("actions") or [] if isinstance(action, dict))
+
+
+def fixable_codes(failing: list[dict]) -> list[str]:
+    """The fixable codes, once per plan: codes checked by one evaluator (the four agent codes) plan the same
+    steps, and a second role would only repeat them; the verify scan reports every code."""
+    codes, plans = [], set()
+    for finding in failing:
+        plan = json.dumps(finding.get("actions"), sort_keys=True, default=str)
+        if fixable(finding) and plan not in plans:
+            plans.add(plan)
+            codes.append(finding["error_code"])
+    return codes

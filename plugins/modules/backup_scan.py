@@ -128,6 +128,8 @@ fixable:
   description:
     - The codes of O(failing) whose planned fix has a step the host's variables allow (an action with
       C(allowed) true): the fix roles that would change something. C(playbooks/remediate.yml) runs only these.
+    - A code whose plan is the same as an earlier listed code's is left out (the four VM agent codes share one
+      check): its role would only repeat the same steps.
   returned: always
   type: list
   elements: str

@@ -75,13 +75,44 @@ def test_a_fixed_windows_host_costs_one_execution_on_the_next_run(sim_fleet, tmp
     assert all(f["status"] != "fail" for host in report(tmp_path / "r.json").values() for f in host.values())
 
 
+AGENT_CODES = ("VmAgentNotRunning", "AzureVmOffline", "NoVmAgent", "UserErrorVmProvisioningStateFailed")
+
+
+def test_codes_sharing_one_check_run_one_role(sim_fleet, tmp_path):
+    """The four agent codes are one check with one plan: one role starts the agent, the verify scan reports all four."""
+    inventory, states = sim_fleet({"agent": "agent_stopped.yml"})
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        extra_vars={"vmbackup_report_path": str(tmp_path / "r.json")},
+        json_output=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    ran = [
+        result
+        for play in proc.json["plays"]
+        for task in play["tasks"]
+        for host, result in task["hosts"].items()
+        if result.get("action", "").endswith("windows_guest_agent") and not result.get("skipped")
+    ]
+    assert len(ran) == 1 and ran[0]["changed"] is True
+    found = report(tmp_path / "r.json")["agent"]
+    assert sorted(found[code]["status"] for code in AGENT_CODES if not found[code].get("changed")) == ["pass"] * 3
+    assert [code for code in AGENT_CODES if found[code].get("changed")] == [ran[0]["finding"]["error_code"]]
+    assert load(states["agent"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
+
+
 def test_failing_windows_host_costs_two_plus_its_changes(sim_fleet, tmp_path):
-    """Needs the fix plugins' ``probe``/``verify`` options (gather-once contract, Windows side)."""
+    """Needs the fix plugins' ``probe``/``verify`` options (gather-once contract, Windows side: branch ``win``).
+
+    Without them each fix plugin probes again before acting and after (VSS settle loop, verification).
+    """
     inventory, states = sim_fleet(
         {
             "vss": "vss_system_writer_timeout_zh-TW.yml",  # one service restart
             "dotnet": "registry_dotnet_wrong.yml",  # one win_regedit per differing value
             "keys": "machinekeys_extra_principals.yml",  # ACL and certificate changes
+            "agent": "agent_stopped.yml",  # four codes, one check: one start
         }
     )
     opt_in = {
