@@ -15,9 +15,11 @@ and the stdin Ansible sends (the PowerShell bootstrap wrapper and the exec manif
 simulator's execution path, ``plugins/plugin_utils/_winsim/runner.execute``: the same code the
 ``vmbackup.azure.winsim`` connection plugin calls, so both write the same execution log.
 
-What it is not: NTLM/Kerberos/CredSSP and message encryption are not offered (basic auth over
-HTTPS only); WinRM quotas, idle timeouts and shell options (codepage, environment, working
-directory) are accepted and ignored; stdout/stderr are produced when stdin ends, not streamed.
+Authentication: over HTTPS basic or NTLM (with the TLS channel binding checked); over HTTP (``--scheme
+http``, Windows' default listener) NTLM only, with message encryption required, as pywinrm does it.
+What it is not: Kerberos, CredSSP and certificate auth are not offered; WinRM quotas, idle timeouts
+and shell options (codepage, environment, working directory) are accepted and ignored;
+stdout/stderr are produced when stdin ends, not streamed.
 
 The client side this answers, read from the installed sources (cited in the code below):
 ansible-core ``ansible/plugins/connection/winrm.py`` (``_winrm_exec``, ``_winrm_send_input``,
@@ -38,6 +40,7 @@ import os
 import secrets
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -263,6 +266,44 @@ class Backend:
         return '<rsp:ReceiveResponse SequenceID="0">' + "".join(parts) + "</rsp:ReceiveResponse>"
 
 
+# Message encryption over HTTP with NTLM ([MS-WSMV] 2.2.9.1.1), in the framing pywinrm writes and
+# reads (winrm/encryption.py: _encrypt_message, _build_ntlm_message, _decrypt_response,
+# _decrypt_ntlm_message): a MIME-like multipart body, the payload being
+# <signature length, 4 bytes little endian><signature><sealed message>.
+BOUNDARY = b"--Encrypted Boundary"
+PROTOCOL = b"application/HTTP-SPNEGO-session-encrypted"
+ENCRYPTED_CONTENT_TYPE = f'multipart/encrypted;protocol="{PROTOCOL.decode()}";boundary="Encrypted Boundary"'
+
+
+def unwrap_message(context, body: bytes) -> bytes:
+    parts = [part for part in body.split(BOUNDARY + b"\r\n") if part]
+    header, payload = parts[0], parts[1]
+    if payload.endswith(BOUNDARY + b"--\r\n"):
+        payload = payload[: -len(BOUNDARY + b"--\r\n")]
+    payload = payload.replace(b"\tContent-Type: application/octet-stream\r\n", b"", 1)
+    length = struct.unpack("<i", payload[:4])[0]
+    message = context.unwrap(payload[4 : 4 + length] + payload[4 + length :]).data
+    if len(message) != int(header.split(b"Length=")[1].strip()):
+        raise WinRMError(400, "Sender", "InvalidMessage", "encrypted length does not match", 2150858817)
+    return message
+
+
+def wrap_message(context, message: bytes) -> bytes:
+    sealed = context.wrap(message, encrypt=True).data  # NTLM: a 16-byte signature, then the sealed message
+    return (
+        BOUNDARY + b"\r\n\tContent-Type: " + PROTOCOL + b"\r\n"
+        b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
+        + str(len(message)).encode()
+        + b"\r\n"
+        + BOUNDARY
+        + b"\r\n\tContent-Type: application/octet-stream\r\n"
+        + struct.pack("<i", 16)
+        + sealed
+        + BOUNDARY
+        + b"--\r\n"
+    )
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as pywinrm's requests session expects
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -271,15 +312,40 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         pass  # never log requests: the Authorization header and stdin may hold secrets
 
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+    def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type: str = "") -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
-            self.send_header(key, value)
+            for item in value if isinstance(value, list) else [value]:
+                self.send_header(key, item)
         if body:
-            self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+            self.send_header("Content-Type", content_type or "application/soap+xml;charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _authenticate(self, server) -> bool:
+        """Basic (HTTPS only) per request, or NTLM per connection (HTTP.sys authenticates the connection)."""
+        header = self.headers.get("Authorization", "")
+        kind, dummy, token = header.partition(" ")
+        if kind.lower() in ("negotiate", "ntlm") and token:
+            import spnego  # pyspnego: its NTLM acceptor reads the account from NTLM_USER_FILE
+
+            raw = base64.b64decode(token)
+            if self.ntlm is None or raw[8:12] == b"\x01\x00\x00\x00":  # NEGOTIATE_MESSAGE: a new handshake
+                self.ntlm = spnego.server(service="http", protocol="ntlm", channel_bindings=server.channel_bindings)
+            try:
+                out = self.ntlm.step(raw)
+            except spnego.exceptions.SpnegoError:
+                self.ntlm = None
+                return False
+            if not self.ntlm.complete:
+                # the CHALLENGE_MESSAGE, on the same connection (requests_ntlm retry_using_http_NTLM_auth)
+                self._send(401, headers={"WWW-Authenticate": f"{kind} {base64.b64encode(out).decode()}"})
+                return None
+            return True
+        if kind.lower() == "basic" and server.scheme == "https":
+            return server.authorized(header)
+        return bool(self.ntlm is not None and self.ntlm.complete)
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         server: WinRMServer = self.server  # type: ignore[assignment]
@@ -288,9 +354,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if server.latency:
             time.sleep(server.latency)
         server.count_request()
-        if not server.authorized(self.headers.get("Authorization", "")):
-            # What an unauthenticated request to a Windows host's listener gets (basic allowed).
-            self._send(401, headers={"WWW-Authenticate": 'Basic realm="WSMAN"'})
+        if not hasattr(self, "ntlm"):
+            self.ntlm = None
+        authenticated = self._authenticate(server)
+        if authenticated is None:
+            return  # a 401 with the NTLM challenge went out
+        if not authenticated:
+            # What an unauthenticated request to a Windows host's listener gets: the schemes it offers.
+            offers = ["Negotiate"] + (['Basic realm="WSMAN"'] if server.scheme == "https" else [])
+            self._send(401, headers={"WWW-Authenticate": offers})
+            return
+        if not data:
+            self._send(200)  # pywinrm's setup_encryption: an empty message that only authenticates
+            return
+        encrypted = self.headers.get("Content-Type", "").startswith("multipart/encrypted")
+        if encrypted:
+            if self.ntlm is None or not self.ntlm.complete:
+                self._send(400)
+                return
+            data = unwrap_message(self.ntlm, data)
+        elif server.scheme == "http":
+            # AllowUnencrypted is false on Windows by default: plain SOAP is refused over HTTP.
+            self._send(401, headers={"WWW-Authenticate": ["Negotiate"]})
             return
         prefix = "/wsman/"
         host = self.path[len(prefix) :] if self.path.startswith(prefix) else ""
@@ -302,16 +387,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             root = ET.fromstring(data)
             relates_to = (root.findtext(".//a:MessageID", "", NS) or "").strip()
             action, body = server.backend.handle(host, root)
-            self._send(200, _envelope(action, relates_to, body))
+            status, reply = 200, _envelope(action, relates_to, body)
         except WinRMError as err:
-            self._send(err.status, _fault(relates_to, err))
+            status, reply = err.status, _fault(relates_to, err)
         except ET.ParseError as err:
-            fault = WinRMError(400, "Sender", "SchemaValidationError", str(err), 2150858817)
-            self._send(400, _fault(relates_to, fault))
+            status, reply = (
+                400,
+                _fault(relates_to, WinRMError(400, "Sender", "SchemaValidationError", str(err), 2150858817)),
+            )
+        if encrypted:
+            self._send(status, wrap_message(self.ntlm, reply), content_type=ENCRYPTED_CONTENT_TYPE)
+        else:
+            self._send(status, reply)
 
 
 class WinRMServer(http.server.ThreadingHTTPServer):
-    """HTTPS on 127.0.0.1, basic auth, one ``/wsman/<host>`` endpoint per simulated host."""
+    """One ``/wsman/<host>`` endpoint per simulated host on 127.0.0.1.
+
+    ``scheme`` https: TLS, basic or NTLM auth (the NTLM channel binding is checked); http: NTLM only,
+    with message encryption required (Windows' defaults: AllowUnencrypted false, Basic off over HTTP).
+    """
 
     daemon_threads = True
     allow_reuse_address = True
@@ -326,14 +421,20 @@ class WinRMServer(http.server.ThreadingHTTPServer):
         latency: float = 0.0,
         port: int = 0,
         execute=None,
+        scheme: str = "https",
     ):
         super().__init__(("127.0.0.1", port), Handler)
         self.backend = Backend(hosts, execute)
         self.latency = float(latency)
+        self.scheme = scheme
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._context.load_cert_chain(certfile, keyfile)
+        self._context = None
+        self.channel_bindings = None
+        if scheme == "https":
+            self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._context.load_cert_chain(certfile, keyfile)
+            self.channel_bindings = _tls_server_end_point(certfile)
         self.requests = 0
         self._count_lock = threading.Lock()
 
@@ -349,6 +450,9 @@ class WinRMServer(http.server.ThreadingHTTPServer):
             self.requests += 1
 
     def finish_request(self, request, client_address):
+        if self._context is None:
+            super().finish_request(request, client_address)
+            return
         # TLS handshake in the request's thread, not in the accept loop
         try:
             tls = self._context.wrap_socket(request, server_side=True)
@@ -359,6 +463,23 @@ class WinRMServer(http.server.ThreadingHTTPServer):
     def start(self) -> WinRMServer:
         threading.Thread(target=self.serve_forever, name="winrm-sim", daemon=True).start()
         return self
+
+
+def _tls_server_end_point(certfile: str):
+    """The channel binding of NTLM over HTTPS: RFC 5929 tls-server-end-point (requests_ntlm _get_certificate_hash)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from spnego.channel_bindings import GssChannelBindings
+
+    with open(certfile, "rb") as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is None or algorithm.name in ("md5", "sha1"):
+        algorithm = hashes.SHA256()
+    digest = hashes.Hash(algorithm)
+    digest.update(cert.public_bytes(Encoding.DER))
+    return GssChannelBindings(application_data=b"tls-server-end-point:" + digest.finalize())
 
 
 def make_ca(workdir: str) -> dict:
@@ -440,9 +561,12 @@ def install_collection_finder() -> None:
     _AnsibleCollectionFinder(paths=[os.path.join(ROOT, ".collections")], scan_sys_paths=True)._install()
 
 
-def start(workdir: str, hosts: dict, latency: float = 0.0, port: int = 0) -> tuple[WinRMServer, dict]:
+def start(
+    workdir: str, hosts: dict, latency: float = 0.0, port: int = 0, scheme: str = "https", transport: str = ""
+) -> tuple[WinRMServer, dict]:
     """Start a server in this process (a daemon thread). Returns (server, connection variables).
 
+    ``scheme`` https (default; ``transport`` basic or ntlm) or http (NTLM with message encryption).
     The variables are what an inventory needs for ``ansible_connection: winrm`` to reach it
     (add ``ansible_winrm_path: /wsman/<host>`` per host); they hold the generated password, so
     write them only to files of mode 0600.
@@ -450,18 +574,27 @@ def start(workdir: str, hosts: dict, latency: float = 0.0, port: int = 0) -> tup
     install_collection_finder()
     paths = make_ca(workdir)
     username, password = "vmbackup-sim", secrets.token_urlsafe(18)
-    server = WinRMServer(hosts, paths["server.pem"], paths["server.key"], username, password, latency, port).start()
+    # pyspnego's NTLM acceptor takes its accounts from the file NTLM_USER_FILE names (DOMAIN:USER:PASSWORD)
+    users = os.path.join(workdir, "ntlm-users")
+    fd = os.open(users, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f":{username}:{password}\n")
+    os.environ["NTLM_USER_FILE"] = users
+    server = WinRMServer(
+        hosts, paths["server.pem"], paths["server.key"], username, password, latency, port, scheme=scheme
+    ).start()
     conn = {
         "ansible_connection": "winrm",
         "ansible_host": "127.0.0.1",
         "ansible_port": server.port,
         "ansible_user": username,
         "ansible_password": password,
-        "ansible_winrm_scheme": "https",
-        "ansible_winrm_transport": "basic",
-        "ansible_winrm_server_cert_validation": "validate",
-        "ansible_winrm_ca_trust_path": paths["ca.pem"],
+        "ansible_winrm_scheme": scheme,
+        "ansible_winrm_transport": transport or ("basic" if scheme == "https" else "ntlm"),
     }
+    if scheme == "https":
+        conn["ansible_winrm_server_cert_validation"] = "validate"
+        conn["ansible_winrm_ca_trust_path"] = paths["ca.pem"]
     return server, conn
 
 
@@ -483,15 +616,19 @@ def main() -> int:
     parser.add_argument("--workdir", required=True, help="where the CA, the certificate and account.json go")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--scheme", choices=("https", "http"), default="https")
+    parser.add_argument(
+        "--transport", choices=("basic", "ntlm"), default="", help="default: basic (https), ntlm (http)"
+    )
     args = parser.parse_args()
     with open(args.hosts, encoding="utf-8") as handle:
         hosts = json.load(handle)
-    server, conn = start(args.workdir, hosts, args.latency, args.port)
+    server, conn = start(args.workdir, hosts, args.latency, args.port, args.scheme, args.transport)
     account = os.path.join(args.workdir, "account.json")
     fd = os.open(account, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(conn, handle)
-    url = f"https://127.0.0.1:{server.port}/wsman/<host>"
+    url = f"{args.scheme}://127.0.0.1:{server.port}/wsman/<host>"
     print(f"winrm_sim: {url} ({len(hosts)} hosts); connection variables in {account}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()

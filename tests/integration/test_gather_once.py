@@ -61,7 +61,9 @@ def test_clean_windows_host_costs_one_execution(sim_fleet, tmp_path):
 def test_a_fixed_windows_host_costs_one_execution_on_the_next_run(sim_fleet, tmp_path):
     opt_in = {"extension_failed_vss_writer_in_bad_state_restart": True}
     inventory, states = sim_fleet({"vss": "vss_system_writer_timeout_zh-TW.yml", "dotnet": "registry_dotnet_wrong.yml"})
-    first = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=opt_in)
+    first = run_playbook(
+        inventory, "playbooks/remediate.yml", extra_vars={**opt_in, "vmbackup_report_dir": str(tmp_path)}
+    )
     assert first.returncode == 0, first.stdout[-3000:]
     for path in states.values():
         os.unlink(f"{path}.log.jsonl")
@@ -152,7 +154,9 @@ def test_linux_host_costs_alike(linux_host, tmp_path):
     def executions(extra):
         if counter.exists():
             counter.unlink()
-        proc = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=extra)
+        proc = run_playbook(
+            inventory, "playbooks/remediate.yml", extra_vars={"vmbackup_report_dir": str(tmp_path), **extra}
+        )
         assert proc.returncode == 0, proc.stdout[-3000:]
         return len(counter.read_text().split()), proc
 

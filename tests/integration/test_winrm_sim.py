@@ -51,12 +51,20 @@ def write_inventory(path, hosts, group_vars):
     return path
 
 
-@pytest.fixture
-def twins(tmp_path):
+WIRES = {
+    "https-basic": ("https", "basic"),
+    "http-ntlm-encrypted": ("http", "ntlm"),  # Windows' default listener: NTLM with message encryption
+    "https-ntlm": ("https", "ntlm"),  # NTLM with the TLS channel binding checked
+}
+
+
+@pytest.fixture(params=["https-basic"])
+def twins(request, tmp_path):
     """(winsim inventory, winrm inventory, {host: {state, log}} of each, the server)."""
+    scheme, transport = WIRES[request.param]
     sim = copy_states(tmp_path / "sim")
     wire = copy_states(tmp_path / "wire")
-    server, conn = winrm_sim.start(str(tmp_path / "pki"), wire)
+    server, conn = winrm_sim.start(str(tmp_path / "pki"), wire, scheme=scheme, transport=transport)
     sim_hosts = {
         name: {"vmbackup_winsim_state": spec["state"], **HOST_VARS.get(name, {})} for name, spec in sim.items()
     }
@@ -94,6 +102,7 @@ def load(path):
         return yaml.safe_load(handle)
 
 
+@pytest.mark.parametrize("twins", list(WIRES), indirect=True)
 def test_scan_over_winrm_matches_the_simulator_connection(twins, tmp_path):
     sim_inv, wire_inv, sim, wire, server = twins
     for inv, name in ((sim_inv, "sim"), (wire_inv, "wire")):
@@ -113,10 +122,11 @@ def test_scan_over_winrm_matches_the_simulator_connection(twins, tmp_path):
     assert server.requests > 0
 
 
-def test_fix_over_winrm_matches_the_simulator_connection(twins):
+@pytest.mark.parametrize("twins", ["https-basic", "http-ntlm-encrypted"], indirect=True)
+def test_fix_over_winrm_matches_the_simulator_connection(twins, tmp_path):
     sim_inv, wire_inv, sim, wire, server = twins
     for inv in (sim_inv, wire_inv):
-        proc = run_playbook(inv, "playbooks/remediate.yml", extra_vars=OPT_IN)
+        proc = run_playbook(inv, "playbooks/remediate.yml", extra_vars={**OPT_IN, "vmbackup_report_dir": str(tmp_path)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout
     for host in FLEET:
@@ -125,29 +135,35 @@ def test_fix_over_winrm_matches_the_simulator_connection(twins):
     changed = {host for host in FLEET if any(entry[3] for entry in log_entries(wire[host]))}
     assert changed == {"win-tw", "win-de", "win-keys"}
     # the second run over the wire changes nothing
-    proc = run_playbook(wire_inv, "playbooks/remediate.yml", extra_vars=OPT_IN)
+    proc = run_playbook(
+        wire_inv, "playbooks/remediate.yml", extra_vars={**OPT_IN, "vmbackup_report_dir": str(tmp_path)}
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "changed=0" in proc.stdout and "changed=1" not in proc.stdout
 
 
-def test_rejected_credentials_make_the_host_unreachable(twins):
+def test_rejected_credentials_make_the_host_unreachable(twins, tmp_path):
     dummy, wire_inv, dummy2, wire, dummy3 = twins
     data = load(wire_inv)
     data["all"]["children"]["windows"]["vars"]["ansible_password"] = "not-the-password"
     write_inventory(wire_inv, data["all"]["children"]["windows"]["hosts"], data["all"]["children"]["windows"]["vars"])
-    proc = run_playbook(wire_inv, "playbooks/scan.yml", "--limit", "win-ok")
+    proc = run_playbook(
+        wire_inv, "playbooks/scan.yml", "--limit", "win-ok", extra_vars={"vmbackup_report_dir": str(tmp_path)}
+    )
     assert "the specified credentials were rejected by the server" in proc.stdout
     assert "unreachable=1" in proc.stdout
     assert log_entries(wire["win-ok"]) == []  # nothing ran on the host
 
 
-def test_a_certificate_from_an_unknown_ca_is_refused(twins):
+def test_a_certificate_from_an_unknown_ca_is_refused(twins, tmp_path):
     dummy, wire_inv, dummy2, wire, dummy3 = twins
     data = load(wire_inv)
     group = data["all"]["children"]["windows"]["vars"]
     group["ansible_winrm_ca_trust_path"] = os.path.join(os.path.dirname(winrm.__file__), "__init__.py")  # no CA in it
     write_inventory(wire_inv, data["all"]["children"]["windows"]["hosts"], group)
-    proc = run_playbook(wire_inv, "playbooks/scan.yml", "--limit", "win-ok")
+    proc = run_playbook(
+        wire_inv, "playbooks/scan.yml", "--limit", "win-ok", extra_vars={"vmbackup_report_dir": str(tmp_path)}
+    )
     assert "unreachable=1" in proc.stdout
     assert log_entries(wire["win-ok"]) == []
 
@@ -157,20 +173,21 @@ def server_with(tmp_path):
     """A server on one host answered by a given ``execute`` function; returns (server, protocol factory)."""
     servers = []
 
-    def make(execute, latency=0.0):
+    def make(execute, latency=0.0, scheme="https", transport="basic", **kwargs):
         hosts = {"h": {"state": str(tmp_path / "h.yml"), "log": str(tmp_path / "h.log.jsonl")}}
-        server, conn = winrm_sim.start(str(tmp_path / "pki"), hosts, latency=latency)
+        server, conn = winrm_sim.start(str(tmp_path / "pki"), hosts, latency=latency, scheme=scheme)
         server.backend.execute = execute
         servers.append(server)
         protocol = winrm.Protocol(
-            f"https://127.0.0.1:{server.port}/wsman/h",
-            transport="basic",
+            f"{scheme}://127.0.0.1:{server.port}/wsman/h",
+            transport=transport,
             username=conn["ansible_user"],
-            password=conn["ansible_password"],
-            ca_trust_path=conn["ansible_winrm_ca_trust_path"],
+            password=kwargs.pop("password", conn["ansible_password"]),
+            ca_trust_path=conn.get("ansible_winrm_ca_trust_path"),
             server_cert_validation="validate",
             read_timeout_sec=10,
             operation_timeout_sec=5,
+            **kwargs,
         )
         return server, protocol
 
@@ -223,3 +240,25 @@ def test_each_request_is_delayed_by_the_latency(server_with):
     protocol.close_shell(shell)
     assert server.requests == 4  # Create, Command, Receive, Delete
     assert time.monotonic() - start >= 4 * 0.2
+
+
+def test_wire_ntlm_over_http_requires_message_encryption(server_with):
+    """Windows' default HTTP listener: NTLM, and the SOAP body encrypted (AllowUnencrypted false)."""
+    server, protocol = server_with(lambda *a: (0, b"ok", b""), scheme="http", transport="ntlm")
+    assert protocol.transport.message_encryption == "auto" and protocol.transport.endpoint.startswith("http:")
+    shell = protocol.open_shell()
+    command = protocol.run_command(shell, "hostname")
+    assert protocol.get_command_output(shell, command) == (b"ok", b"", 0)
+    assert protocol.transport.encryption is not None  # pywinrm set up NTLM sealing for this session
+    protocol.close_shell(shell)
+
+    dummy, plain = server_with(lambda *a: (0, b"ok", b""), scheme="http", transport="ntlm", message_encryption="never")
+    with pytest.raises(InvalidCredentialsError):
+        plain.open_shell()  # authenticated, but unencrypted SOAP is refused
+
+
+def test_wire_ntlm_rejects_a_wrong_password(server_with):
+    server, protocol = server_with(lambda *a: (0, b"", b""), scheme="http", transport="ntlm", password="wrong")
+    with pytest.raises(InvalidCredentialsError):
+        protocol.open_shell()
+    assert server.backend.shells == {}
