@@ -81,9 +81,12 @@ class ActionModule(ActionBase):
 
         outcomes = {}
         failures = lookup_var(failures_var) if failures_var in host_vars else {}
-        scan = next(
-            (lookup_var(v) for v in scan_vars if v in host_vars and not (lookup_var(v) or {}).get("skipped")), None
-        )
+        scan = None
+        for name in (v for v in scan_vars if v in host_vars):
+            scan = lookup_var(name) or {}
+            if not scan.get("skipped"):
+                break
+            scan = None
         if scan and (scan.get("unreachable") or (scan.get("failed") and not scan.get("findings"))):
             return {k: scan[k] for k in ("unreachable", "failed", "msg") if k in scan}
         scanned = {f.get("error_code"): f for f in (scan or {}).get("findings") or []}

@@ -38,6 +38,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe impo
 ARGUMENT_SPEC = {
     "codes": {"type": "list", "elements": "str", "default": []},
     "options": {"type": "dict", "default": {}},
+    "return_probe": {"type": "bool", "default": False},
 }
 
 
@@ -173,7 +174,7 @@ class ActionModule(ActionBase):
             fixable=sorted(fixable_codes(failing)),
             disabled=found["disabled"],
         )
-        if gathered is not None:
+        if gathered is not None and args["return_probe"]:
             # What the findings were decided from, for remediate.yml to hand to the fix roles (gather once).
             result["probe"] = gathered
         return result

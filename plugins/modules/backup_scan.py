@@ -45,6 +45,12 @@ options:
       - V(UserErrorFsFreezeFailed) takes C(repair), C(mounts), C(exclude) (see M(vmbackup.azure.ext_filesystems)).
     type: dict
     default: {}
+  return_probe:
+    description:
+      - Also return the gathered data (RV(probe)), for C(playbooks/remediate.yml) to hand to the fix roles.
+      - Off by default: at fleet scale a registered probe per host costs memory and report time.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -140,7 +146,7 @@ probe:
       C(vmbackup_linux) facts of M(vmbackup.azure.linux_backup_facts); empty when no selected check
       concerns the host's OS.
     - C(playbooks/remediate.yml) hands it to the fix roles (C(vmbackup_probe)) so they do not probe again.
-  returned: when the gather succeeded
+  returned: when O(return_probe) is true and the gather succeeded
   type: dict
 disabled:
   description: The codes switched off for this host (not evaluated).
