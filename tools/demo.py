@@ -15,6 +15,7 @@ Everything lives under build/demo/ and is torn down at the end (the loop device,
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -167,6 +168,14 @@ def main() -> int:
                 f"  {host:<16} before: {', '.join(first[host]) or 'clean':<60} after: "
                 f"{', '.join(second.get(host, [])) or 'clean'}"
             )
+        executions = {}
+        for log in sorted(glob.glob(os.path.join(WORKDIR, "states", "*.yml.log.jsonl"))):
+            with open(log, encoding="utf-8") as handle:
+                executions[os.path.basename(log)[: -len(".yml.log.jsonl")]] = sum(1 for line in handle if line.strip())
+        print(
+            "\nremote executions per Windows host (scan + triage + remediate + scan, from the simulator's log): "
+            + ", ".join(f"{host} {count}" for host, count in executions.items())
+        )
         print(f"\nreports: {os.path.relpath(before, ROOT)}  {os.path.relpath(after, ROOT)}")
         print(f"demo took {time.monotonic() - started:.0f} s")
         still = {host: codes for host, codes in second.items() if codes}
