@@ -48,7 +48,7 @@ options:
   return_probe:
     description:
       - Also return the gathered data (RV(probe)), for C(playbooks/remediate.yml) to hand to the fix roles.
-      - Off by default: at fleet scale a registered probe per host costs memory and report time.
+      - Off by default, as at fleet scale a registered probe per host costs memory and report time.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -132,10 +132,10 @@ failing:
   elements: str
 fixable:
   description:
-    - The codes of O(failing) whose planned fix has a step the host's variables allow (an action with
-      C(allowed) true): the fix roles that would change something. C(playbooks/remediate.yml) runs only these.
+    - The codes of RV(failing) whose planned fix has a step the host's variables allow (an action with
+      C(allowed) true), that is the fix roles that would change something. C(playbooks/remediate.yml) runs only these.
     - A code whose plan is the same as an earlier listed code's is left out (the four VM agent codes share one
-      check): its role would only repeat the same steps.
+      check), as its role would only repeat the same steps.
   returned: always
   type: list
   elements: str

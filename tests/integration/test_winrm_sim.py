@@ -113,11 +113,11 @@ def test_scan_over_winrm_matches_the_simulator_connection(twins, tmp_path):
     over_sim, over_wire = findings(tmp_path / "sim.json"), findings(tmp_path / "wire.json")
     assert over_wire == over_sim
     # a Windows host over WinRM is checked as Windows (the cmd shell is a Windows shell too)
-    assert ("ExtensionFailedVssWriterInBadState", "fail") in {(c, s) for c, s, *_ in over_wire["win-tw"]}
-    assert all(s != "error" for c, s, *_ in over_wire["win-ok"])
+    assert ("ExtensionFailedVssWriterInBadState", "fail") in {(f[0], f[1]) for f in over_wire["win-tw"]}
+    assert all(f[1] != "error" for f in over_wire["win-ok"])
     for host in FLEET:
         assert log_entries(wire[host]) == log_entries(sim[host])
-        assert [m for _, m, *_ in log_entries(wire[host])] == ["ansible.windows.win_powershell"]  # one execution
+        assert [e[1] for e in log_entries(wire[host])] == ["ansible.windows.win_powershell"]  # one execution
         assert load(wire[host]["state"]) == load(os.path.join(STATES, FLEET[host]))  # check mode: unchanged
     assert server.requests > 0
 
