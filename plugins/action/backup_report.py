@@ -92,8 +92,9 @@ class ActionModule(ActionBase):
         scanned = {f.get("error_code"): f for f in (scan or {}).get("findings") or []}
         for entry in CATALOG:
             var = f"{entry.role}_result" if entry.role else None
-            if var and var in host_vars:
-                outcomes[entry.code] = lookup_var(var)
+            outcome = lookup_var(var) if var and var in host_vars else None
+            if outcome is not None and not (outcome.get("skipped") and entry.code in scanned):
+                outcomes[entry.code] = outcome
                 latest = scanned.get(entry.code) or {}
                 if latest.get("status") in ("fail", "error") and isinstance(outcomes[entry.code].get("finding"), dict):
                     finding = dict(
