@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help:
 	@echo "make demo   - scan, remediate and re-scan the built-in demo fleet"
 	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
-	@echo "make bench  - scan 50+ simulated Windows hosts and print the cost"
+	@echo "make bench  - scan and remediate 60 simulated Windows hosts (HOSTS=1000 for more) over winsim and WinRM, print the cost"
 
 setup: venv deps $(COLL)
 
@@ -50,7 +50,7 @@ demo: setup
 	$(BIN)/python tools/demo.py
 
 bench: setup
-	$(BIN)/python tools/bench.py --hosts 60
+	$(BIN)/python tools/bench.py --hosts $(or $(HOSTS),60)
 
 units: setup
 	$(BIN)/python -m pytest -q -n 2 tests/unit

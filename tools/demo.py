@@ -2,8 +2,10 @@
 """`make demo`: scan the built-in demo fleet, triage its failed backup jobs, remediate (opting in), scan again.
 
 The fleet (see demo/fleet.yml):
-- simulated Windows VMs (vmbackup.azure.winsim) whose VSS writers failed in different ways,
-  in different languages;
+- simulated Windows VMs whose VSS writers failed in different ways, in different languages, reached
+  the way real ones are: ansible's winrm connection plugin and pywinrm over HTTPS (basic auth, a CA
+  made for the run) to tools/winrm_sim.py, a WS-Management endpoint on 127.0.0.1 that hands what
+  Ansible sends to the Windows simulator (--connection winsim: the simulator's connection plugin);
 - one real Linux test host: sshd on 127.0.0.1 (this machine, reached over real SSH) with a real
   ext4 data disk on a loop device, made unclean with debugfs.
 
@@ -12,6 +14,8 @@ Everything lives under build/demo/ and is torn down at the end (the loop device,
 
 from __future__ import annotations
 
+import argparse
+import glob
 import json
 import os
 import shutil
@@ -25,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import linux_testhost  # noqa: E402  (tools/linux_testhost.py)
+import winrm_sim  # noqa: E402  (tools/winrm_sim.py)
 
 WORKDIR = os.path.join(ROOT, "build", "demo")
 FLEET = os.path.join(ROOT, "demo", "fleet.yml")
@@ -64,12 +69,19 @@ def print_triage(path: str) -> None:
         print(f"  UNKNOWN          job {job['job_id'][:8]} (VM {job['vm_name']}): {job['reason']}")
 
 
-def build_inventory(fleet: dict, linux: dict) -> str:
+def build_inventory(fleet: dict, linux: dict, connection: str) -> str:
     windows_hosts = {}
+    sim_hosts = {}
     for name, spec in fleet["windows"].items():
         state = os.path.join(WORKDIR, "states", f"{name}.yml")
         shutil.copyfile(os.path.join(ROOT, spec["state"]), state)
         windows_hosts[name] = {"vmbackup_winsim_state": state, **(spec.get("vars") or {})}
+        sim_hosts[name] = {"state": state, "log": state + ".log.jsonl"}
+    windows_vars = {"ansible_connection": "vmbackup.azure.winsim"}
+    if connection == "winrm":
+        dummy, windows_vars = winrm_sim.start(os.path.join(WORKDIR, "winrm"), sim_hosts)
+        for name in windows_hosts:
+            windows_hosts[name]["ansible_winrm_path"] = f"/wsman/{name}"
     linux_hosts = {}
     for name, spec in fleet["linux"].items():
         linux_hosts[name] = {**linux["vars"], **(spec.get("vars") or {})}
@@ -77,18 +89,27 @@ def build_inventory(fleet: dict, linux: dict) -> str:
     inventory = {
         "all": {
             "children": {
-                "windows": {"hosts": windows_hosts, "vars": {"ansible_connection": "vmbackup.azure.winsim"}},
+                "windows": {"hosts": windows_hosts, "vars": windows_vars},
                 "linux": {"hosts": linux_hosts},
             }
         }
     }
     path = os.path.join(WORKDIR, "inventory.yml")
-    with open(path, "w", encoding="utf-8") as handle:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the generated WinRM password
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
     return path
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--connection",
+        choices=("winrm", "winsim"),
+        default="winrm",
+        help="how the simulated Windows hosts are reached (default: winrm, over HTTPS)",
+    )
+    args = parser.parse_args()
     started = time.monotonic()
     with open(FLEET, encoding="utf-8") as handle:
         fleet = yaml.safe_load(handle)
@@ -103,8 +124,8 @@ def main() -> int:
             f"Linux test host: sshd on 127.0.0.1:{linux['port']}, unclean ext4 {linux['disk']['device']} "
             f"mounted at {linux['disk']['mountpoint']}"
         )
-        inventory = build_inventory(fleet, linux)
-        print(f"inventory: {os.path.relpath(inventory, ROOT)}")
+        inventory = build_inventory(fleet, linux, args.connection)
+        print(f"inventory: {os.path.relpath(inventory, ROOT)} (Windows hosts over {args.connection})")
 
         before = os.path.join(WORKDIR, "reports", "scan-before.json")
         after = os.path.join(WORKDIR, "reports", "scan-after.json")
@@ -147,6 +168,14 @@ def main() -> int:
                 f"  {host:<16} before: {', '.join(first[host]) or 'clean':<60} after: "
                 f"{', '.join(second.get(host, [])) or 'clean'}"
             )
+        executions = {}
+        for log in sorted(glob.glob(os.path.join(WORKDIR, "states", "*.yml.log.jsonl"))):
+            with open(log, encoding="utf-8") as handle:
+                executions[os.path.basename(log)[: -len(".yml.log.jsonl")]] = sum(1 for line in handle if line.strip())
+        print(
+            "\nremote executions per Windows host (scan + triage + remediate + scan, from the simulator's log): "
+            + ", ".join(f"{host} {count}" for host, count in executions.items())
+        )
         print(f"\nreports: {os.path.relpath(before, ROOT)}  {os.path.relpath(after, ROOT)}")
         print(f"demo took {time.monotonic() - started:.0f} s")
         still = {host: codes for host, codes in second.items() if codes}

@@ -27,6 +27,11 @@ ARGUMENT_SPEC = {
     "result_var": {"type": "str", "default": "vmbackup_scan_result"},
     "fix_results": {"type": "bool"},
     "failures_var": {"type": "str", "default": "vmbackup_remediate_failures"},
+    "scan_vars": {
+        "type": "list",
+        "elements": "str",
+        "default": ["vmbackup_remediate_verify", "vmbackup_remediate_scan"],
+    },
     "path": {"type": "path"},
     "dir": {"type": "path"},
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS)},
@@ -58,8 +63,13 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    def _fix_results(self, host: str, hostvars, failures_var: str, check: bool) -> dict | None:
-        """One host's remediate result from each fix role's registered ``<role>_result``."""
+    def _fix_results(self, host: str, hostvars, failures_var: str, check: bool, scan_vars=()) -> dict | None:
+        """One host's remediate result from each fix role's registered ``<role>_result``.
+
+        Codes whose role did not run on the host (nothing to fix) come from the host's latest scan in
+        ``scan_vars`` (remediate.yml's verify scan, else the scan it decided from); a fixed code whose
+        latest scan still fails or errors is reported with that status.
+        """
         if host not in hostvars:
             return None
         host_vars = hostvars[host]
@@ -71,12 +81,30 @@ class ActionModule(ActionBase):
 
         outcomes = {}
         failures = lookup_var(failures_var) if failures_var in host_vars else {}
+        scan = None
+        for name in (v for v in scan_vars if v in host_vars):
+            scan = lookup_var(name) or {}
+            if not scan.get("skipped"):
+                break
+            scan = None
+        if scan and (scan.get("unreachable") or (scan.get("failed") and not scan.get("findings"))):
+            return {k: scan[k] for k in ("unreachable", "failed", "msg") if k in scan}
+        scanned = {f.get("error_code"): f for f in (scan or {}).get("findings") or []}
         for entry in CATALOG:
             var = f"{entry.role}_result" if entry.role else None
-            if var and var in host_vars:
-                outcomes[entry.code] = lookup_var(var)
+            outcome = lookup_var(var) if var and var in host_vars else None
+            if outcome is not None and not (outcome.get("skipped") and entry.code in scanned):
+                outcomes[entry.code] = outcome
+                latest = scanned.get(entry.code) or {}
+                if latest.get("status") in ("fail", "error") and isinstance(outcomes[entry.code].get("finding"), dict):
+                    finding = dict(
+                        outcomes[entry.code]["finding"], status=latest["status"], detail=latest.get("detail")
+                    )
+                    outcomes[entry.code] = dict(outcomes[entry.code], finding=finding)
             elif entry.code in (failures or {}):
                 outcomes[entry.code] = {"failed": True, "msg": failures[entry.code]}
+            elif entry.code in scanned:
+                outcomes[entry.code] = {"finding": scanned[entry.code], "changed": False}
         # No outcome at all: no fix concerned this host (OS, --tags, switches); it is reported with no findings.
         try:
             found = controls(lookup_var, list(host_vars.keys()))
@@ -113,7 +141,7 @@ class ActionModule(ActionBase):
         if results is None and fix_results:
             results = {}
             for host in args["hosts"]:
-                value = self._fix_results(host, hostvars, args["failures_var"], args["check"])
+                value = self._fix_results(host, hostvars, args["failures_var"], args["check"], args["scan_vars"])
                 if value is not None:
                     results[host] = value
         elif results is None:

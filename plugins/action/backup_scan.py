@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -36,6 +38,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe impo
 ARGUMENT_SPEC = {
     "codes": {"type": "list", "elements": "str", "default": []},
     "options": {"type": "dict", "default": {}},
+    "return_probe": {"type": "bool", "default": False},
 }
 
 
@@ -48,8 +51,10 @@ class ActionModule(ActionBase):
     _requires_connection = True
 
     def _os_family(self) -> str:
-        # The same test ansible.windows uses: Windows hosts run the PowerShell shell.
-        return "windows" if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell" else "linux"
+        # Windows hosts run a Windows shell plugin: powershell (psrp, ssh, winsim) or cmd, the shell of
+        # the winrm connection plugin (ansible/plugins/connection/winrm.py: self._shell_type = 'cmd').
+        # Both set _IS_WINDOWS (ansible/plugins/shell/powershell.py and cmd.py, "_IS_WINDOWS = True").
+        return "windows" if getattr(self._connection._shell, "_IS_WINDOWS", False) else "linux"
 
     def _gather_windows(self, task_vars: dict, parameters: dict | None = None) -> dict:
         res = self._execute_module(
@@ -130,6 +135,7 @@ class ActionModule(ActionBase):
         os_family = self._os_family()
         wanted = {family for spec in checks.values() for family in families(spec)}
         executions = 0
+        gathered = None
         try:
             if os_family not in wanted:
                 gathered = {}
@@ -148,6 +154,7 @@ class ActionModule(ActionBase):
         except AnsibleConnectionFailure:
             raise  # the host is unreachable: Ansible reports it so, and so does the report
         except (ScanError, AnsibleError) as exc:
+            gathered = None
             findings = [
                 evaluation_error(code, exc) if os_family in families(spec) else not_applicable(code, os_family)
                 for code, spec in checks.items()
@@ -157,14 +164,34 @@ class ActionModule(ActionBase):
         for finding in findings:
             entry = lookup(finding["error_code"])
             finding.setdefault("doc_url", entry.get("doc_url", ""))
+        failing = [f for f in findings if f["status"] == "fail" and not f.get("waiver", {}).get("active")]
         result.update(
             changed=False,
             os_family=os_family,
             findings=findings,
             remote_executions=executions,
-            failing=sorted(
-                f["error_code"] for f in findings if f["status"] == "fail" and not f.get("waiver", {}).get("active")
-            ),
+            failing=sorted(f["error_code"] for f in failing),
+            fixable=sorted(fixable_codes(failing)),
             disabled=found["disabled"],
         )
+        if gathered is not None and args["return_probe"]:
+            # What the findings were decided from, for remediate.yml to hand to the fix roles (gather once).
+            result["probe"] = gathered
         return result
+
+
+def fixable(finding: dict) -> bool:
+    """A failing finding whose plan has a step the host's variables allow: its fix role would change something."""
+    return any(action.get("allowed", True) for action in finding.get("actions") or [] if isinstance(action, dict))
+
+
+def fixable_codes(failing: list[dict]) -> list[str]:
+    """The fixable codes, once per plan: codes checked by one evaluator (the four agent codes) plan the same
+    steps, and a second role would only repeat them; the verify scan reports every code."""
+    codes, plans = [], set()
+    for finding in failing:
+        plan = json.dumps(finding.get("actions"), sort_keys=True, default=str)
+        if fixable(finding) and plan not in plans:
+            plans.add(plan)
+            codes.append(finding["error_code"])
+    return codes

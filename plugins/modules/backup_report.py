@@ -47,6 +47,16 @@ options:
     description: The host variable (a dict code to message) where C(remediate.yml) records the fixes that failed.
     type: str
     default: vmbackup_remediate_failures
+  scan_vars:
+    description:
+      - Host variables holding a registered M(vmbackup.azure.backup_scan) result, newest first; the first one
+        set (and not skipped) is the host's latest scan. With O(fix_results), codes whose fix role did not run
+        on a host are reported from it, and a fixed code it still finds failing (or in error) keeps that status.
+      - C(playbooks/remediate.yml) registers the scan it decides from as C(vmbackup_remediate_scan) and the
+        verify scan after the fixes as C(vmbackup_remediate_verify).
+    type: list
+    elements: str
+    default: [vmbackup_remediate_verify, vmbackup_remediate_scan]
   check:
     description:
       - The results come from a C(--check) run; no finding is reported as changed and the fix texts

@@ -45,6 +45,12 @@ options:
       - V(UserErrorFsFreezeFailed) takes C(repair), C(mounts), C(exclude) (see M(vmbackup.azure.ext_filesystems)).
     type: dict
     default: {}
+  return_probe:
+    description:
+      - Also return the gathered data (RV(probe)), for C(playbooks/remediate.yml) to hand to the fix roles.
+      - Off by default, as at fleet scale a registered probe per host costs memory and report time.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -124,6 +130,24 @@ failing:
   returned: always
   type: list
   elements: str
+fixable:
+  description:
+    - The codes of RV(failing) whose planned fix has a step the host's variables allow (an action with
+      C(allowed) true), that is the fix roles that would change something. C(playbooks/remediate.yml) runs only these.
+    - A code whose plan is the same as an earlier listed code's is left out (the four VM agent codes share one
+      check), as its role would only repeat the same steps.
+  returned: always
+  type: list
+  elements: str
+probe:
+  description:
+    - The data every finding was decided from, gathered in the one remote execution. Windows the probe
+      object of C(docs/architecture.md) (C(ansible.windows.win_powershell) output); Linux the
+      C(vmbackup_linux) facts of M(vmbackup.azure.linux_backup_facts); empty when no selected check
+      concerns the host's OS.
+    - C(playbooks/remediate.yml) hands it to the fix roles (C(vmbackup_probe)) so they do not probe again.
+  returned: when O(return_probe) is true and the gather succeeded
+  type: dict
 disabled:
   description: The codes switched off for this host (not evaluated).
   returned: always

@@ -102,7 +102,9 @@ def test_remediate_check_agrees_with_scan_for_agent_and_installer(sim_fleet, tmp
     proc = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=extra, check=True, json_output=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {name: sha256(path) for name, path in states.items()} == before
-    compared = 0
+    # remediate.yml runs a fix role only where the scan found a step it may take (gather once); the
+    # role's --check result then agrees with the scan and reports the change.
+    ran = 0
     for module in ("windows_installer", "windows_guest_agent"):
         for play in proc.json["plays"]:
             for task in play["tasks"]:
@@ -110,10 +112,16 @@ def test_remediate_check_agrees_with_scan_for_agent_and_installer(sim_fleet, tmp
                     if not result.get("action", "").endswith(module):
                         continue
                     finding = result["finding"]
-                    assert finding["status"] == scan[(host, finding["error_code"])], (host, finding)
-                    would_fix = any(a.get("allowed") for a in finding["actions"])
-                    assert result["changed"] == would_fix, (host, finding)
-                    compared += 1
-    assert compared == len(hosts) * len(codes)
+                    assert finding["status"] == scan[(host, finding["error_code"])] == "fail", (host, finding)
+                    assert result["changed"] is True, (host, finding)
+                    ran += 1
+    # once per host and plan: the four agent codes are one check, and one role run starts the agent
+    fixable = {
+        (h["host"], json.dumps(f["actions"], sort_keys=True))
+        for h in report["hosts"]
+        for f in h["findings"]
+        if f["status"] == "fail" and any(a.get("allowed") for a in f["actions"])
+    }
+    assert ran == len(fixable) >= 1
     assert task_results(proc.json, "windows_installer")["msioff"]["changed"] is True
     assert yaml.safe_load(states["msioff"].read_text())["services"]["msiserver"]["start_mode"] == "disabled"

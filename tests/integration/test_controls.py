@@ -18,7 +18,15 @@ VSS_ROLE = "extension_failed_vss_writer_in_bad_state"
 
 @pytest.fixture
 def fleet(sim_fleet):
-    return sim_fleet({"win-tw": "vss_system_writer_timeout_zh-TW.yml", "win-ok": "healthy.yml"})
+    # remediate.yml runs a role only where its check fails with a step it may take: the VSS restart is
+    # opted in below, and win-dotnet's SchUseStrongCrypto values are a second fixable code.
+    return sim_fleet(
+        {
+            "win-tw": "vss_system_writer_timeout_zh-TW.yml",
+            "win-ok": "healthy.yml",
+            "win-dotnet": "registry_dotnet_wrong.yml",
+        }
+    )
 
 
 def role_tasks(play_json):
@@ -48,7 +56,7 @@ def test_remediate_tags_run_only_that_role_and_skip_tags_skip_it(fleet, tmp_path
         "playbooks/remediate.yml",
         "--tags",
         VSS,
-        extra_vars={"vmbackup_report_path": str(tmp_path / "tags.json")},
+        extra_vars={"vmbackup_report_path": str(tmp_path / "tags.json"), f"{VSS_ROLE}_restart": True},
         json_output=True,
         check=True,
     )
@@ -64,7 +72,7 @@ def test_remediate_tags_run_only_that_role_and_skip_tags_skip_it(fleet, tmp_path
         "playbooks/remediate.yml",
         "--skip-tags",
         VSS,
-        extra_vars={"vmbackup_report_path": str(tmp_path / "skip.json")},
+        extra_vars={"vmbackup_report_path": str(tmp_path / "skip.json"), f"{VSS_ROLE}_restart": True},
         json_output=True,
         check=True,
     )

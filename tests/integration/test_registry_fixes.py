@@ -228,12 +228,15 @@ def test_scan_and_remediate_check_agree_with_one_execution_per_host(sim_fleet, t
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {name: sha256(path) for name, path in states.items()} == before
-    compared = 0
+    # remediate.yml runs a fix role only where the scan found a step it may take (gather once): there
+    # the role's --check result agrees with the scan and reports the change.
+    ran = set()
     for code, module in CODES.items():
         for host, result in task_results(proc.json, module).items():
             finding = result["finding"]
-            assert finding["status"] == scan[(host, code)]["status"], (host, code)
+            assert finding["status"] == scan[(host, code)]["status"] == "fail", (host, code)
             assert finding["fix"] == scan[(host, code)]["fix"], (host, code)
-            assert result["changed"] == any(a.get("allowed") for a in scan[(host, code)]["actions"]), (host, code)
-            compared += 1
-    assert compared == len(FLEET) * len(CODES)
+            assert result["changed"] is True, (host, code)
+            ran.add((host, code))
+    fixable = {key for key, f in scan.items() if f["status"] == "fail" and any(a.get("allowed") for a in f["actions"])}
+    assert ran == fixable and ran

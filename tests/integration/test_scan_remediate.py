@@ -114,26 +114,44 @@ def test_scan_and_remediate_check_agree(fleet, tmp_path, opt_in):
     extra = dict(OPT_IN) if opt_in else {}
     report_path = tmp_path / "scan.json"
     run_playbook(inventory, "playbooks/scan.yml", extra_vars={**extra, "vmbackup_report_path": str(report_path)})
-    scan = statuses(read_report(report_path))
+    scanned = read_report(report_path)
+    scan = statuses(scanned)
 
     before = {name: sha256(path) for name, path in states.items()}
-    proc = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=extra, check=True, json_output=True)
+    remediate_path = tmp_path / "remediate.json"
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        extra_vars={**extra, "vmbackup_report_path": str(remediate_path)},
+        check=True,
+        json_output=True,
+    )
     assert {name: sha256(path) for name, path in states.items()} == before, "--check changed a host"
 
-    compared = 0
+    # The remediate report (the fixes that ran, the scan for the rest) agrees with scan.yml on every code it has.
+    remediated = statuses(read_report(remediate_path))
+    assert remediated and all(scan[key] == status for key, status in remediated.items()), remediated
+    assert {key[0] for key in remediated} == {key[0] for key in scan}
+
+    # A fix role runs only where the scan says it would change something, and --check reports that change.
+    would_fix = {
+        (host["host"], finding["error_code"])
+        for host in scanned["hosts"]
+        for finding in host["findings"]
+        if finding["error_code"] in FIX_MODULES
+        and finding["status"] == "fail"
+        and any(a.get("allowed") for a in finding.get("actions", []))
+    }
+    ran = set()
     for code, module in FIX_MODULES.items():
         for host, result in task_results(proc.json, module).items():
-            if host == "lnx-gone":  # unreachable in both runs; the scan report has it with no findings
-                assert result.get("unreachable") and not any(key[0] == host for key in scan)
-                continue
             finding = result["finding"]
             assert finding["error_code"] == code
-            assert finding["status"] == scan[(host, code)], (host, code, finding, proc.stdout[-3000:])
-            compared += 1
-            # What the scan says would be fixed is exactly what --check reports as a change.
-            would_fix = any(a.get("allowed") for a in finding.get("actions", []))
-            assert result.get("changed", False) == would_fix, (host, result)
-    assert compared == len(FLEET) + 1  # every Windows host (VSS) + the Linux host (ext4)
+            assert finding["status"] == scan[(host, code)] == "fail", (host, code, finding, proc.stdout[-3000:])
+            assert result.get("changed") is True, (host, result)
+            ran.add((host, code))
+    assert ran == would_fix
+    assert bool(ran) == opt_in  # opted in: the VSS hosts and the ext4 disk; by default nothing may change
 
 
 def test_unknown_error_code_fails_before_any_host_is_touched(fleet):
