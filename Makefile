@@ -22,7 +22,7 @@ help:
 	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
 	@echo "make bench  - scan 50+ simulated Windows hosts and print the cost"
 
-setup: venv deps $(COLL)
+setup: venv deps $(COLL) build/sdk-newest/.stamp
 
 venv: $(VENV)/.stamp
 
@@ -41,6 +41,13 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@tools/ansible-test-offline
+
+# The newest Recovery Services SDK beside the pinned one in .venv (tests/sdk_records.py runs each in its own
+# interpreter): pure Python, its dependencies are in .venv.
+build/sdk-newest/.stamp: requirements/sdk-newest.txt $(VENV)/.stamp
+	rm -rf build/sdk-newest
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --target build/sdk-newest -r requirements/sdk-newest.txt
+	touch $@
 
 $(COLL):
 	mkdir -p $(dir $(COLL))
