@@ -43,6 +43,12 @@ JOBS_PATH = re.compile(
     r"/vaults/(?P<vault>[^/]+)/backupJobs$",
     re.IGNORECASE,
 )
+ARM_HOST = "management.azure.com"
+COMPUTE = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachines"
+VM_PATH = re.compile(
+    COMPUTE + r"/(?P<vm>[^/]+)(?P<rest>/instanceView|/extensions(?:/(?P<ext>[^/]+))?)?$", re.IGNORECASE
+)
+RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)$", re.IGNORECASE)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
 
@@ -79,7 +85,9 @@ def make_ca_and_cert(directory):
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.DNSName(ARM_HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -116,6 +124,103 @@ def _matches(job, job_filter):
     return True
 
 
+def vm_json(vm_id, name, vm):
+    """VirtualMachine (compute spec 2024-07-01): the fields the service always returns for a managed-disk VM."""
+    windows = vm.get("os", "Windows") == "Windows"
+    config = {"provisionVMAgent": vm.get("provision_vm_agent", True)}
+    sub_rg = vm_id.split("/providers/")[0]
+    return {
+        "id": vm_id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.get("location", "westeurope"),
+        "properties": {
+            "vmId": vm.get("vm_id", "0f5d1c39-0000-4000-8000-000000000001"),
+            "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
+            "storageProfile": {
+                "imageReference": {
+                    "publisher": "MicrosoftWindowsServer" if windows else "Canonical",
+                    "offer": "WindowsServer" if windows else "ubuntu-24_04-lts",
+                    "sku": "2022-datacenter" if windows else "server",
+                    "version": "latest",
+                },
+                "osDisk": {
+                    "osType": vm.get("os", "Windows"),
+                    "name": f"{name}-os",
+                    "createOption": "FromImage",
+                    "caching": "ReadWrite",
+                    "managedDisk": {
+                        "storageAccountType": "Premium_LRS",
+                        "id": f"{sub_rg}/providers/Microsoft.Compute/disks/{name}-os",
+                    },
+                    "diskSizeGB": 127 if windows else 30,
+                },
+                "dataDisks": [],
+            },
+            "osProfile": {
+                "computerName": name,
+                "adminUsername": "azureuser",
+                ("windowsConfiguration" if windows else "linuxConfiguration"): config,
+            },
+            "networkProfile": {
+                "networkInterfaces": [{"id": f"{sub_rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic"}]
+            },
+            "diagnosticsProfile": {"bootDiagnostics": {"enabled": False}},
+            "provisioningState": vm.get("provisioning_state", "Succeeded"),
+        },
+    }
+
+
+_DISPLAY = {
+    "running": "VM running",
+    "stopped": "VM stopped",
+    "deallocated": "VM deallocated",
+    "starting": "VM starting",
+    "stopping": "VM stopping",
+    "deallocating": "VM deallocating",
+}
+
+
+def vm_instance_view(vm):
+    """VirtualMachineInstanceView: statuses ProvisioningState/<s> and PowerState/<p> (with displayStatus), vmAgent."""
+    provisioning = vm.get("provisioning_state", "Succeeded")
+    power = vm.get("power_state", "running")
+    statuses = [
+        {
+            "code": f"ProvisioningState/{provisioning.lower()}",
+            "level": "Info",
+            "displayStatus": f"Provisioning {provisioning.lower()}",
+        },
+        {"code": f"PowerState/{power}", "level": "Info", "displayStatus": _DISPLAY.get(power, f"VM {power}")},
+    ]
+    view = {"computerName": vm.get("computer_name", ""), "statuses": statuses}
+    agent = vm.get("agent_status")
+    if agent:
+        view["vmAgent"] = {
+            "vmAgentVersion": vm.get("agent_version", "2.7.41491.1102"),
+            "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": agent}],
+        }
+    return view
+
+
+def extension_json(vm_id, vm, name):
+    """VirtualMachineExtension (compute spec)."""
+    ext = vm["extensions"][name]
+    return {
+        "id": f"{vm_id}/extensions/{name}",
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "location": vm.get("location", "westeurope"),
+        "properties": {
+            "publisher": ext.get("publisher", "Microsoft.Azure.RecoveryServices"),
+            "type": ext.get("type", name),
+            "typeHandlerVersion": ext.get("type_handler_version", "1.0"),
+            "autoUpgradeMinorVersion": True,
+            "provisioningState": ext.get("provisioning_state", "Succeeded"),
+        },
+    }
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "local-arm/1"
 
@@ -123,7 +228,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return
 
     def _send(self, status, body, headers=None):
-        data = json.dumps(body).encode()
+        data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -136,11 +241,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _error(self, status, code, message, headers=None):
         self._send(status, {"error": {"code": code, "message": message}}, headers)
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_CONNECT(self):  # noqa: N802
+        """The proxy side: a tunnel to management.azure.com ends HERE, in TLS with the test CA; nothing is forwarded."""
+        endpoint = self.server.endpoint
+        host = self.path.rsplit(":", 1)[0].strip("[]").lower()
+        with endpoint.lock:
+            endpoint.requests.append({"method": "CONNECT", "path": self.path, "query": {}, "auth": False})
+        if host != ARM_HOST:
+            self.send_error(403, f"this test proxy serves only {ARM_HOST}")
+            self.close_connection = True
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.connection = endpoint.tls.wrap_socket(self.connection, server_side=True)
+        self.rfile = self.connection.makefile("rb", self.rbufsize)
+        self.wfile = self.connection.makefile("wb", 0)
+        self.close_connection = False
+
+    def do_DELETE(self):  # noqa: N802
+        self.do_GET(method="DELETE")
+
+    def do_GET(self, method="GET"):  # noqa: N802 (http.server's name)
         endpoint = self.server.endpoint
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
-        record = {"method": "GET", "path": parts.path, "query": query, "auth": bool(self.headers.get("Authorization"))}
+        record = {"method": method, "path": parts.path, "query": query, "auth": bool(self.headers.get("Authorization"))}
         with endpoint.lock:
             endpoint.requests.append(record)
         if parts.path == "/msi/token":
@@ -163,10 +289,62 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if state.get("fail", 0) > 0:
                 state["fail"] -= 1
                 return self._error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
-        match = JOBS_PATH.match(parts.path)
-        if match:
-            return self._jobs(match, query)
-        return self._error(404, "InvalidResourceType", f"No route for {parts.path}")
+        if method == "GET" and JOBS_PATH.match(parts.path):
+            return self._jobs(JOBS_PATH.match(parts.path), query)
+        if method == "GET" and RG_PATH.match(parts.path):
+            return self._resource_group(RG_PATH.match(parts.path))
+        if VM_PATH.match(parts.path):
+            return self._vm(VM_PATH.match(parts.path), query, method)
+        return self._error(404, "InvalidResourceType", f"No route for {method} {parts.path}")
+
+    # ---- Microsoft.Resources / Microsoft.Compute (shapes: azure-rest-api-specs compute + resources) ----
+    def _resource_group(self, match):
+        endpoint = self.server.endpoint
+        group = endpoint.state.get("resource_groups", {}).get(match["rg"].casefold())
+        if group is None:
+            return self._error(404, "ResourceGroupNotFound", f"Resource group '{match['rg']}' could not be found.")
+        return self._send(200, {
+            "id": f"/subscriptions/{match['sub']}/resourceGroups/{match['rg']}", "name": match["rg"],
+            "type": "Microsoft.Resources/resourceGroups", "location": group.get("location", "westeurope"),
+            "properties": {"provisioningState": "Succeeded"},
+        })  # fmt: skip
+
+    def _vm(self, match, query, method):
+        endpoint = self.server.endpoint
+        key = f"{match['rg']}/{match['vm']}".casefold()
+        with endpoint.lock:
+            vm = endpoint.state.get("vms", {}).get(key)
+            if vm is None:
+                return self._error(
+                    404, "ResourceNotFound",
+                    f"The Resource 'Microsoft.Compute/virtualMachines/{match['vm']}' under resource group"
+                    f" '{match['rg']}' was not found.",
+                )  # fmt: skip
+            vm_id = match.group(0).split("/extensions")[0].split("/instanceView")[0]
+            rest = (match["rest"] or "").lower()
+            if rest == "/instanceview":
+                return self._send(200, vm_instance_view(vm))
+            if rest.startswith("/extensions"):
+                if not match["ext"]:
+                    return self._send(200, {"value": [extension_json(vm_id, vm, n) for n in vm.get("extensions", {})]})
+                name = next((n for n in vm.get("extensions", {}) if n.casefold() == match["ext"].casefold()), None)
+                if method == "DELETE":
+                    if name is None:
+                        return self._send(204, None)
+                    endpoint.deleted.append(f"{key}/{name}")
+                    del vm["extensions"][name]
+                    return self._send(200, None)
+                if name is None:
+                    return self._error(
+                        404, "NotFound", f"The entity was not found in this Azure location ({match['ext']})."
+                    )
+                return self._send(200, extension_json(vm_id, vm, name))
+            if method != "GET":
+                return self._error(405, "MethodNotAllowed", f"{method} on a VM is not served here")
+            body = vm_json(vm_id, match["vm"], vm)
+            if "instanceView" in (query.get("$expand") or [""])[0]:
+                body["properties"]["instanceView"] = vm_instance_view(vm)
+            return self._send(200, body)
 
     def _token(self, query):
         endpoint = self.server.endpoint
@@ -219,38 +397,52 @@ class ArmEndpoint:
 
     def __init__(self, state=None, directory=None):
         self.state = dict(state or {})
-        self.requests, self.tokens = [], set()
+        self.requests, self.tokens, self.deleted = [], set(), []
         self.lock = threading.Lock()
         self.identity_header = secrets.token_hex(16)
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="arm-endpoint-")
         self.directory = directory or self._tmp.name
         self.ca_path, cert, key = make_ca_and_cert(self.directory)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.socket = self.tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.endpoint = self
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = None
+        # The same endpoint as https://management.azure.com for unmodified clients: an HTTP proxy whose
+        # CONNECT tunnels to that host only, and end here (tools/arm_endpoint.py never connects out).
+        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.proxy.endpoint = self
+        self.proxy_url = f"http://127.0.0.1:{self.proxy.server_address[1]}"
+        self._threads = []
 
     def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        for server in (self.httpd, self.proxy):
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for server in (self.httpd, self.proxy):
+            server.shutdown()
+            server.server_close()
         if self._tmp:
             self._tmp.cleanup()
 
     def env(self):
-        """Environment for azure-identity's managed identity (App Service form) and for TLS trust of the test CA."""
+        """Environment for unmodified Azure clients: azure-identity's managed identity (App Service form:
+        IDENTITY_ENDPOINT + IDENTITY_HEADER), https://management.azure.com through the test proxy, the test CA."""
         return {
             "IDENTITY_ENDPOINT": f"{self.url}/msi/token",
             "IDENTITY_HEADER": self.identity_header,
+            "HTTPS_PROXY": self.proxy_url,
+            "https_proxy": self.proxy_url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
             "REQUESTS_CA_BUNDLE": self.ca_path,
             "SSL_CERT_FILE": self.ca_path,
+            "AZURE_SUBSCRIPTION_ID": self.state.get("subscription", ""),
         }
 
     def token(self):

@@ -1,0 +1,70 @@
+"""snapshot_extension_plan: what the ExtensionStuckInDeletionState role decides from what azure.azcollection read.
+
+The inputs have the shape the modules register (azure_rm_virtualmachineextension_info ``format_response``:
+name, publisher, type, provisioning_state; azure_rm_virtualmachine_info: ``vms``); the same role runs
+end to end against the local ARM endpoint in tests/integration/test_control_plane.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.vmbackup.azure.plugins.filter.control_plane import snapshot_extension_plan
+
+PUB = "Microsoft.Azure.RecoveryServices"
+VM = {"vms": [{"name": "win01", "provisioning_state": "Succeeded"}]}
+
+
+def ext(name, state, publisher=PUB, kind=None):
+    return {"name": name, "publisher": publisher, "type": kind or name, "provisioning_state": state}
+
+
+@pytest.mark.parametrize("state", ["Deleting", "Failed", "deleting"])
+def test_a_stuck_backup_extension_fails_and_is_removed_only_with_the_opt_in(state):
+    info = {"extensions": [ext("VMSnapshot", state)]}
+    plan = snapshot_extension_plan(info, "rg/win01", vm_info=VM, opt_in="x_uninstall")
+    assert plan["finding"]["status"] == "fail" and plan["remove"] == []
+    assert "would uninstall VMSnapshot" in plan["finding"]["fix"] and "x_uninstall" in plan["finding"]["fix"]
+    assert plan["finding"]["actions"] == [
+        {"action": "uninstall_extension", "extension": "VMSnapshot", "disruptive": True, "allowed": False}
+    ]
+    plan = snapshot_extension_plan(info, "rg/win01", uninstall=True, vm_info=VM)
+    assert plan["remove"] == ["VMSnapshot"] and plan["diff"] == {"before": {"VMSnapshot": state}, "after": {}}
+
+
+def test_other_extensions_are_never_touched_even_when_failed():
+    info = {
+        "extensions": [
+            ext("MicrosoftMonitoringAgent", "Failed", publisher="Microsoft.EnterpriseCloud.Monitoring"),
+            ext("VMSnapshot", "Failed", publisher="Contoso.Fake"),  # right name, wrong publisher
+            ext("MyVMSnapshotLinux", "Deleting", kind="VMSnapshotLinux"),  # renamed, right type
+        ]
+    }
+    plan = snapshot_extension_plan(info, "rg/lnx01", uninstall=True, vm_info=VM)
+    assert plan["remove"] == ["MyVMSnapshotLinux"]
+
+
+def test_a_provisioned_or_missing_extension_passes():
+    ok = snapshot_extension_plan({"extensions": [ext("VMSnapshot", "Succeeded")]}, "rg/w", uninstall=True, vm_info=VM)
+    assert ok["finding"]["status"] == "pass" and ok["remove"] == []
+    none = snapshot_extension_plan({"extensions": []}, "rg/w", uninstall=True, vm_info=VM)
+    assert none["finding"]["status"] == "pass" and "next backup installs it" in none["finding"]["detail"]
+
+
+def test_no_resource_group_is_not_applicable_without_a_read():
+    plan = snapshot_extension_plan(None, "?/nocfg")
+    assert plan["finding"]["status"] == "not_applicable" and plan["remove"] == []
+
+
+@pytest.mark.parametrize(
+    "info, vm_info, message",
+    [
+        ({"extensions": []}, {"vms": []}, "was not found"),  # the extension module hides a missing VM
+        ({"failed": True, "msg": "AuthorizationFailed"}, VM, "AuthorizationFailed"),
+        ({"changed": False}, VM, "no extensions list"),
+        ({"extensions": []}, {"failed": True, "msg": "boom"}, "could not be read: boom"),
+    ],
+)
+def test_missing_data_is_an_error_never_nothing_to_do(info, vm_info, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        snapshot_extension_plan(info, "rg/ghost", uninstall=True, vm_info=vm_info)
