@@ -79,11 +79,28 @@ def http_failure(status, body_text, what):
     return ArmError("other", f"{what}: HTTP {status} ({said})", status)
 
 
+_NETWORK_MARKERS = (
+    "unable to connect",
+    "connection refused",
+    "failed to establish a new connection",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "timed out",
+    "connection reset",
+    "certificate verify failed",
+)
+
+
 def exception_failure(exc, what):
     """An :class:`ArmError` for an exception raised before any HTTP answer (token, DNS, TLS, connection)."""
     name = type(exc).__name__
     text = str(exc).splitlines()[0][:300] if str(exc) else name
     if name in ("ClientAuthenticationError", "CredentialUnavailableError", "AuthenticationRequiredError"):
+        # azure-identity wraps a token endpoint it could not reach in ClientAuthenticationError too
+        if any(marker in str(exc).lower() for marker in _NETWORK_MARKERS):
+            return ArmError(
+                "network", f"{what}: the token endpoint could not be reached ({name}: {text}) -- network or proxy"
+            )
         return ArmError(
             "auth", f"{what}: authentication failed ({name}: {text}) -- check the credential, tenant and cloud"
         )

@@ -232,3 +232,67 @@ def test_live_triage_pages_hosts_roles(arm, tmp_path):
     assert data["triage"]["summary"]["incomplete"] is False
     assert [u["job_id"] for u in data["triage"]["unknown"]] == ["j-lnx"]
     assert arm.deleted == []  # triage is check mode unless asked
+
+
+# ---- a failed vault query says what failed, without the secret (issue 10 item 11) ---------------------------
+def _query_play(tmp_path, **args):
+    play = [
+        {
+            "name": "query",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "vmbackup.azure.backup_jobs_info": {
+                        "vault_name": "rsv1",
+                        "vault_resource_group": "rg-backup",
+                        **args,
+                    },
+                    "vars": {"ansible_python_interpreter": AZURE_PYTHON},
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "query.yml"
+    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    return path
+
+
+def _failure(proc):
+    for play in proc.json["plays"]:
+        for task in play["tasks"]:
+            for res in task["hosts"].values():
+                if res.get("failed"):
+                    return res
+    raise AssertionError(proc.stdout[-3000:])
+
+
+def test_vault_not_found_is_named(arm, tmp_path):
+    arm.state["vaults"] = {}
+    proc = run_playbook(_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
+    res = _failure(proc)
+    assert res["failure_kind"] == "not_found" and "rg-backup/rsv1" in res["msg"] and "404" in res["msg"]
+
+
+def test_bad_managed_identity_is_auth(arm, tmp_path, monkeypatch):
+    arm.state["vaults"] = {"rg-backup/rsv1": {"jobs": []}}
+    monkeypatch.setenv("IDENTITY_HEADER", "wrong-header")
+    proc = run_playbook(_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
+    res = _failure(proc)
+    assert res["failure_kind"] == "auth", res["msg"]
+
+
+def test_unreachable_endpoint_is_network_and_the_secret_never_shows(arm, tmp_path, monkeypatch):
+    secret = "Sup3r-S3cret-Value-42"
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens on the discard port here
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("ANSIBLE_AZURE_AUTH_SOURCE", "auto")  # the module arguments: a service principal
+    inventory = _inventory(tmp_path, {"localhost": {}})
+    play = _query_play(
+        tmp_path, client_id="11111111-2222-3333-4444-555555555555", secret=secret, tenant=SUB, subscription_id=SUB
+    )
+    res = _failure(run_playbook(inventory, play, json_output=True))
+    assert res["failure_kind"] == "network", res["msg"]
+    assert secret not in json.dumps(res)
+    verbose = run_playbook(inventory, play, "-vvv")
+    assert verbose.returncode != 0 and secret not in verbose.stdout + verbose.stderr
