@@ -90,21 +90,21 @@ def _inventory(tmp_path, hosts):
     return path
 
 
-def _role_play(tmp_path, **role_vars):
-    play = [
-        {
-            "name": "control plane role",
-            "hosts": "all",
-            "gather_facts": False,
-            "tasks": [
-                {"ansible.builtin.include_role": {"name": f"vmbackup.azure.{ROLE}"}, "vars": role_vars},
-                {"ansible.builtin.debug": {"msg": "RESULT {{ " + ROLE + "_result | to_json }}"}},
-            ],
-        }
-    ]
+def _play(tmp_path, hosts, tasks):
     path = tmp_path / "play.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    path.write_text(yaml.safe_dump([{"name": "test", "hosts": hosts, "gather_facts": False, "tasks": tasks}]))
     return path
+
+
+def _role_play(tmp_path, **role_vars):
+    return _play(
+        tmp_path,
+        "all",
+        [
+            {"ansible.builtin.include_role": {"name": f"vmbackup.azure.{ROLE}"}, "vars": role_vars},
+            {"ansible.builtin.debug": {"msg": "RESULT {{ " + ROLE + "_result | to_json }}"}},
+        ],
+    )
 
 
 def _results(proc):
@@ -236,26 +236,12 @@ def test_live_triage_pages_hosts_roles(arm, tmp_path):
 
 # ---- a failed vault query says what failed, without the secret (issue 10 item 11) ---------------------------
 def _query_play(tmp_path, **args):
-    play = [
-        {
-            "name": "query",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "vmbackup.azure.backup_jobs_info": {
-                        "vault_name": "rsv1",
-                        "vault_resource_group": "rg-backup",
-                        **args,
-                    },
-                    "vars": {"ansible_python_interpreter": AZURE_PYTHON},
-                }
-            ],
-        }
-    ]
-    path = tmp_path / "query.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return path
+    task = {"vault_name": "rsv1", "vault_resource_group": "rg-backup", **args}
+    return _play(
+        tmp_path,
+        "localhost",
+        [{"vmbackup.azure.backup_jobs_info": task, "vars": {"ansible_python_interpreter": AZURE_PYTHON}}],
+    )
 
 
 def _failure(proc):
