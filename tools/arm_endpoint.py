@@ -48,6 +48,9 @@ COMPUTE = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/provider
 VM_PATH = re.compile(
     COMPUTE + r"/(?P<vm>[^/]+)(?P<rest>/instanceView|/extensions(?:/(?P<ext>[^/]+))?)?$", re.IGNORECASE
 )
+VM_LIST_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/virtualMachines$", re.IGNORECASE
+)
 RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)$", re.IGNORECASE)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
@@ -193,7 +196,23 @@ def vm_instance_view(vm):
         },
         {"code": f"PowerState/{power}", "level": "Info", "displayStatus": _DISPLAY.get(power, f"VM {power}")},
     ]
-    view = {"computerName": vm.get("computer_name", ""), "statuses": statuses}
+    view = {"computerName": vm.get("computer_name", ""), "statuses": statuses, "extensions": []}
+    for ext_name, ext in vm.get("extensions", {}).items():
+        state = ext.get("provisioning_state", "Succeeded")
+        view["extensions"].append(
+            {
+                "name": ext_name,
+                "type": f"{ext.get('publisher', 'Microsoft.Azure.RecoveryServices')}.{ext.get('type', ext_name)}",
+                "typeHandlerVersion": ext.get("type_handler_version", "1.0"),
+                "statuses": [
+                    {
+                        "code": f"ProvisioningState/{state.lower()}",
+                        "level": "Info",
+                        "displayStatus": f"Provisioning {state.lower()}",
+                    }
+                ],
+            }
+        )
     agent = vm.get("agent_status")
     if agent:
         view["vmAgent"] = {
@@ -291,6 +310,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
         if method == "GET" and JOBS_PATH.match(parts.path):
             return self._jobs(JOBS_PATH.match(parts.path), query)
+        if method == "GET" and VM_LIST_PATH.match(parts.path):
+            return self._vm_list(VM_LIST_PATH.match(parts.path), query)
         if method == "GET" and RG_PATH.match(parts.path):
             return self._resource_group(RG_PATH.match(parts.path))
         if VM_PATH.match(parts.path):
@@ -308,6 +329,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "type": "Microsoft.Resources/resourceGroups", "location": group.get("location", "westeurope"),
             "properties": {"provisioningState": "Succeeded"},
         })  # fmt: skip
+
+    def _vm_list(self, match, query):
+        """VirtualMachines_ListAll; with statusOnly=true each VM carries properties.instanceView. Paged."""
+        endpoint = self.server.endpoint
+        if match["sub"].casefold() != endpoint.state.get("subscription", "").casefold():
+            return self._error(404, "SubscriptionNotFound", f"The subscription '{match['sub']}' could not be found.")
+        status_only = (query.get("statusOnly") or [""])[0].lower() == "true"
+        items = []
+        for key, vm in sorted(endpoint.state.get("vms", {}).items()):
+            rg, name = key.split("/", 1)
+            vm_id = (
+                f"/subscriptions/{match['sub']}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+            )
+            body = vm_json(vm_id, vm.get("name", name), vm)
+            if status_only:
+                body["properties"] = {"instanceView": vm_instance_view(vm)}
+            items.append(body)
+        size = int(endpoint.state.get("page_size", 2))
+        start = int((query.get("$skipToken") or ["0"])[0] or 0)
+        page = {"value": items[start : start + size]}
+        if start + size < len(items):
+            page["nextLink"] = (
+                f"{endpoint.url}{match.group(0)}?api-version={quote(query['api-version'][0])}"
+                f"&statusOnly={'true' if status_only else 'false'}&$skipToken={start + size}"
+            )
+        return self._send(200, page)
 
     def _vm(self, match, query, method):
         endpoint = self.server.endpoint

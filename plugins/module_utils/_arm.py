@@ -173,3 +173,26 @@ def _retry_after(headers, attempt):
     if value is None or value < 0:
         value = 2.0**attempt
     return min(value, MAX_RETRY_AFTER)
+
+
+ANY_STATUS = list(range(100, 600))
+
+
+def rest_sender(client, what, send_request_exception):
+    """``send(url, params)`` for :func:`list_pages` over azure.azcollection's GenericRestClient.
+
+    Every status is "expected" so that the response (and its Retry-After) comes back: ``query()``
+    raises ``SendRequestException(text, status)`` without headers otherwise (azure_rm_common_rest.py
+    ``on_error``). An exception before any answer is worded by kind, never with the credential.
+    """
+
+    def send(url, params):
+        try:
+            response = client.query(url, "GET", params or {}, {}, None, ANY_STATUS, 0, 0)
+        except send_request_exception as exc:
+            return exc.status_code, {}, exc.response
+        except Exception as exc:  # token, DNS, TLS, connection
+            raise exception_failure(exc, what) from None
+        return response.status_code, dict(response.headers), response.text()
+
+    return send

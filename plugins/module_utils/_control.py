@@ -108,3 +108,116 @@ def snapshot_extension_plan(info, vm, code="ExtensionStuckInDeletionState", unin
         "remove": names if uninstall else [],
         "diff": {"before": before, "after": after},
     }
+
+
+# ---- the control-plane part of the scan: one paged VM list (statusOnly) per subscription ---------------------
+POWER_STABLE = ("running", "stopped", "deallocated")
+POWER_TRANSITIONAL = ("starting", "stopping", "deallocating")
+SCAN_CODES = (
+    "UserErrorVmNotInDesirableState",
+    "UserErrorVmProvisioningStateFailed",
+    "AzureVmOffline",
+    "ExtensionStuckInDeletionState",
+)
+
+
+def _status(view, prefix):
+    """The part after ``<prefix>/`` of the first instance-view status code with that prefix, lowercased."""
+    for status in view.get("statuses") or []:
+        code = str((status or {}).get("code") or "")
+        if code.casefold().startswith(prefix.casefold() + "/"):
+            return code.split("/", 1)[1].casefold()
+    return ""
+
+
+def _vm_key(vm):
+    parts = str(vm.get("id") or "").split("/")
+    lowered = [p.casefold() for p in parts]
+    rg = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+    return rg.casefold(), str(vm.get("name") or "").casefold()
+
+
+def vm_findings(vm, label):
+    """Control-plane findings of one VM from its instance view (VirtualMachines_ListAll, statusOnly=true)."""
+    view = (vm.get("properties") or {}).get("instanceView")
+    if not isinstance(view, Mapping):
+        return [
+            _finding(code, "error", f"VM {label}: Azure returned no instance view; nothing decided")
+            for code in SCAN_CODES
+        ]
+    out = []
+    power = _status(view, "PowerState")
+    if power in POWER_STABLE:
+        out.append(_finding(SCAN_CODES[0], "pass", f"VM {label} is {power}"))
+    elif power in POWER_TRANSITIONAL:
+        out.append(
+            _finding(
+                SCAN_CODES[0], "fail", f"VM {label} is {power} (transitional)", "wait until it is running, stopped or"
+                " deallocated, then run the backup again",
+            )
+        )  # fmt: skip
+    else:
+        out.append(
+            _finding(SCAN_CODES[0], "error", f"VM {label}: power state {power or 'missing'} is not one Azure documents")
+        )
+    provisioning = _status(view, "ProvisioningState")
+    if provisioning == "failed":
+        out.append(_finding(SCAN_CODES[1], "fail", f"VM {label}: provisioning state Failed", lookup(SCAN_CODES[1]).fix))
+    elif provisioning:
+        out.append(_finding(SCAN_CODES[1], "pass", f"VM {label}: provisioning state {provisioning}"))
+    else:
+        out.append(_finding(SCAN_CODES[1], "error", f"VM {label}: no provisioning state in the instance view"))
+    agent = view.get("vmAgent") if isinstance(view.get("vmAgent"), Mapping) else None
+    shown = [str((s or {}).get("displayStatus") or "") for s in (agent or {}).get("statuses") or []]
+    if agent is None:
+        out.append(_finding(SCAN_CODES[2], "fail", f"VM {label}: Azure reports no VM agent", lookup(SCAN_CODES[2]).fix))
+    elif "ready" in [s.casefold() for s in shown]:
+        out.append(_finding(SCAN_CODES[2], "pass", f"VM {label}: VM agent {agent.get('vmAgentVersion', '?')} Ready"))
+    else:
+        agent_state = ", ".join(s for s in shown if s) or "no status"
+        out.append(_finding(SCAN_CODES[2], "fail", f"VM {label}: VM agent {agent_state}", lookup(SCAN_CODES[2]).fix))
+    stuck = []
+    for ext in view.get("extensions") or []:
+        kind = str((ext or {}).get("type") or "").rsplit(".", 1)[-1].casefold()
+        if kind in {t.casefold() for t in SNAPSHOT_TYPES} and _status(ext, "ProvisioningState") in STUCK_STATES:
+            stuck.append(f"{ext.get('name')} is {_status(ext, 'ProvisioningState')}")
+    if stuck:
+        out.append(
+            _finding(
+                SCAN_CODES[3], "fail", f"VM {label}: backup extension {', '.join(stuck)}", lookup(SCAN_CODES[3]).fix
+            )
+        )
+    else:
+        out.append(_finding(SCAN_CODES[3], "pass", f"VM {label}: no backup extension stuck"))
+    return out
+
+
+def control_plane_findings(vms, identities):
+    """``{host: [findings]}`` for hosts with an Azure identity ({vm_name, resource_group, resource_id}).
+
+    ``vms`` is every VM of the subscriptions read (vm_status_info). A host that names a resource group
+    (or resource id) but whose VM is not among them gets an error finding per code; a host that names
+    none is not_applicable (the control plane is not configured for it) -- nothing is guessed.
+    """
+    if not isinstance(vms, Sequence) or isinstance(vms, (str, bytes)):
+        raise ControlError(f"expected the list of VMs read from Azure, got {type(vms).__name__}")
+    by_key = {_vm_key(vm): vm for vm in vms if isinstance(vm, Mapping)}
+    out = {}
+    for host, ident in identities.items():
+        rg, name = str(ident.get("resource_group") or ""), str(ident.get("vm_name") or host)
+        label = f"{rg or '?'}/{name}"
+        if not rg:
+            out[host] = [
+                _finding(code, "not_applicable", f"not checked in Azure: set vmbackup_azure_resource_group for {host}")
+                for code in SCAN_CODES
+            ]
+            continue
+        vm = by_key.get((rg.casefold(), name.casefold()))
+        if vm is None:
+            out[host] = [
+                _finding(code, "error", f"VM {label} is not in the subscription(s) read; nothing decided")
+                for code in SCAN_CODES
+            ]
+            continue
+        out[host] = vm_findings(vm, label)
+    return out

@@ -38,16 +38,9 @@ options:
     description: The Recovery Services api-version.
     type: str
     default: "2024-04-01"
-  max_pages:
-    description: Stop with an error after this many pages.
-    type: int
-    default: 500
 extends_documentation_fragment:
   - azure.azcollection.azure
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
+  - vmbackup.azure.arm_list
 """
 
 EXAMPLES = r"""
@@ -65,57 +58,38 @@ jobs:
   returned: success
   type: list
   elements: dict
-pages:
-  description: How many pages were read.
-  returned: success
-  type: int
 url:
   description: The list's path (no query string).
   returned: always
   type: str
 failure_kind:
-  description: On failure, V(auth), V(not_found), V(network), V(throttled), V(server), V(paging) or V(other).
+  description: On failure, what failed (auth, not_found, network, throttled, server, paging, other); RV(pages) read.
   returned: failure
   type: str
+pages:
+  description: How many pages were read.
+  returned: success
+  type: int
 """
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._arm import (
-    ArmError,
-    exception_failure,
-    list_pages,
-)
+from ansible_collections.vmbackup.azure.plugins.module_utils._arm_module import ArmListModule, run
 from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, live_query_args
 
-try:
-    from ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common import AzureRMModuleBase
-    from ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common_rest import (
-        GenericRestClient,
-        SendRequestException,
-    )
 
-    HAS_AZCOLLECTION = True
-except ImportError:  # reported by main() with the module's usual message
-    AzureRMModuleBase = object
-    HAS_AZCOLLECTION = False
-
-
-ANY_STATUS = list(range(100, 600))
-
-
-class BackupJobsInfo(AzureRMModuleBase):
+class BackupJobsInfo(ArmListModule):
     def __init__(self):
-        self.module_arg_spec = dict(
-            vault_name=dict(type="str", required=True),
-            vault_resource_group=dict(type="str", required=True),
-            filter=dict(
-                type="str",
-                default="status eq 'Failed' and backupManagementType eq 'AzureIaasVM' and operation eq 'Backup'",
+        super().__init__(
+            dict(
+                vault_name=dict(type="str", required=True),
+                vault_resource_group=dict(type="str", required=True),
+                filter=dict(
+                    type="str",
+                    default="status eq 'Failed' and backupManagementType eq 'AzureIaasVM' and operation eq 'Backup'",
+                ),
+                api_version=dict(type="str", default="2024-04-01"),
             ),
-            api_version=dict(type="str", default="2024-04-01"),
-            max_pages=dict(type="int", default=500),
+            dict(jobs=[], url=""),
         )
-        self.results = dict(changed=False, jobs=[], pages=0, url="")
-        super().__init__(self.module_arg_spec, supports_check_mode=True, supports_tags=False, facts_module=True)
 
     def exec_module(self, **kwargs):
         what = f"listing the jobs of vault {kwargs['vault_resource_group']}/{kwargs['vault_name']}"
@@ -129,40 +103,15 @@ class BackupJobsInfo(AzureRMModuleBase):
         except JobsError as exc:
             self.fail(msg=str(exc), failure_kind="other")
         self.results["url"] = args["url"]
-        client = self.get_mgmt_svc_client(
-            GenericRestClient, base_url=self._cloud_environment.endpoints.resource_manager
-        )
-
-        def send(url, params):
-            # Every status is "expected" so that the response (and its Retry-After) comes back: query()
-            # raises SendRequestException(text, status) without headers otherwise (azure_rm_common_rest.py).
-            try:
-                response = client.query(url, "GET", params or {}, {}, None, ANY_STATUS, 0, 0)
-            except SendRequestException as exc:
-                return exc.status_code, {}, exc.response
-            except Exception as exc:  # token, DNS, TLS, connection: worded by kind, never the credential
-                raise exception_failure(exc, what) from None
-            return response.status_code, dict(response.headers), response.text()
-
         params = {"api-version": args["api_version"]}
         if args["filter"]:
             params["$filter"] = args["filter"]
-        try:
-            pages = list_pages(send, args["url"], params, what, max_pages=kwargs["max_pages"])
-        except ArmError as exc:
-            self.fail(msg=str(exc), failure_kind=exc.kind, status_code=exc.status)
-        self.results["pages"] = len(pages)
-        self.results["jobs"] = [job for page in pages for job in page["value"]]
+        self.results["jobs"] = self.list_all(args["url"], params, what, kwargs["max_pages"])
         return self.results
 
 
 def main():
-    if not HAS_AZCOLLECTION:
-        from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-        module = AnsibleModule(argument_spec={}, bypass_checks=True)
-        module.fail_json(msg=missing_required_lib("the azure.azcollection collection"), failure_kind="other")
-    BackupJobsInfo()
+    run(BackupJobsInfo)
 
 
 if __name__ == "__main__":

@@ -282,3 +282,49 @@ def test_unreachable_endpoint_is_network_and_the_secret_never_shows(arm, tmp_pat
     assert secret not in json.dumps(res)
     verbose = run_playbook(inventory, play, "-vvv")
     assert verbose.returncode != 0 and secret not in verbose.stdout + verbose.stderr
+
+
+# ---- the scan: each subscription read once, control-plane findings beside the guest's ----------------------------
+def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, sim_fleet, tmp_path):
+    arm.state["vms"]["rg-app/win01"]["power_state"] = "stopping"
+    arm.state["vms"]["rg-app/win02"] = {"os": "Windows", "agent_status": "Ready", "extensions": {}}
+    arm.state["vms"]["rg-app/win03"] = {"os": "Windows", "agent_status": "Not Ready", "provisioning_state": "Failed"}
+    arm.state["page_size"] = 2  # 4 VMs: two pages
+    arm.state["throttle"], arm.state["retry_after"] = 1, 1
+    rg = {"vmbackup_azure_resource_group": "rg-app"}
+    inventory, states = sim_fleet(
+        {"win01": "vss_stuck_fr-FR.yml", "win02": "healthy.yml", "win03": "healthy.yml", "onprem": "healthy.yml"},
+        {"win01": rg, "win02": rg, "win03": rg},
+    )  # fmt: skip
+    report_path = tmp_path / "scan.json"
+    proc = run_playbook(
+        inventory,
+        "playbooks/scan.yml",
+        extra_vars={
+            "vmbackup_azure_control_plane": True,
+            "vmbackup_azure_python": AZURE_PYTHON,
+            "vmbackup_report_path": str(report_path),
+        },
+    )
+    assert proc.returncode in (0, 2), proc.stdout[-4000:]
+    report = json.loads(report_path.read_text())
+    got = {(h["host"], f["error_code"]): f for h in report["hosts"] for f in h["findings"]}
+    # the guest's finding and the control plane's, side by side on one host
+    assert got[("win01", "ExtensionFailedVssWriterInBadState")]["status"] == "fail"
+    assert got[("win01", "UserErrorVmNotInDesirableState")]["status"] == "fail"
+    assert "stopping" in got[("win01", "UserErrorVmNotInDesirableState")]["detail"]
+    assert got[("win01", CODE)]["status"] == "fail"  # VMSnapshot Deleting
+    assert got[("win02", "UserErrorVmNotInDesirableState")]["status"] == "pass"
+    assert got[("win02", "AzureVmOffline")]["status"] == "pass"
+    assert got[("win03", "UserErrorVmProvisioningStateFailed")]["status"] == "fail"
+    assert got[("win03", "AzureVmOffline")]["status"] == "fail"
+    assert got[("onprem", "UserErrorVmNotInDesirableState")]["status"] == "not_applicable"
+    # one paged list for the whole subscription: no call per VM
+    arm_calls = [r for r in arm.requests if r["path"].startswith("/subscriptions")]
+    assert {r["path"] for r in arm_calls} == {f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"}
+    assert len(arm_calls) == 3  # page 1 throttled once, page 1, page 2
+    assert not [r for r in arm.requests if r["method"] == "DELETE"]
+    # still one remote execution per guest for the whole scan
+    for name, path in states.items():
+        with open(f"{path}.log.jsonl", encoding="utf-8") as handle:
+            assert len(handle.readlines()) == 1, name

@@ -68,3 +68,68 @@ def test_no_resource_group_is_not_applicable_without_a_read():
 def test_missing_data_is_an_error_never_nothing_to_do(info, vm_info, message):
     with pytest.raises(AnsibleFilterError, match=message):
         snapshot_extension_plan(info, "rg/ghost", uninstall=True, vm_info=vm_info)
+
+
+# ---- control_plane_findings: one VM list (statusOnly) -> findings per host ---------------------------------------
+def _vm(name, rg="rg-a", power="running", provisioning="succeeded", agent="Ready", ext_state=None, view=True):
+    body = {
+        "id": f"/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
+        "name": name,
+    }
+    if not view:
+        return {**body, "properties": {}}
+    statuses = [{"code": f"ProvisioningState/{provisioning}"}]
+    if power:
+        statuses.append({"code": f"PowerState/{power}", "displayStatus": f"VM {power}"})
+    instance = {"statuses": statuses, "extensions": []}
+    if agent:
+        instance["vmAgent"] = {"vmAgentVersion": "2.7", "statuses": [{"displayStatus": agent}]}
+    if ext_state:
+        instance["extensions"].append(
+            {"name": "VMSnapshot", "type": "Microsoft.Azure.RecoveryServices.VMSnapshot",
+             "statuses": [{"code": f"ProvisioningState/{ext_state}"}]}
+        )  # fmt: skip
+    return {**body, "properties": {"instanceView": instance}}
+
+
+def _by_code(findings):
+    return {f["error_code"]: f["status"] for f in findings}
+
+
+def test_control_plane_findings_per_host():
+    from ansible_collections.vmbackup.azure.plugins.filter.control_plane import control_plane_findings
+
+    vms = [
+        _vm("ok"),
+        _vm("moving", power="deallocating", ext_state="deleting"),
+        _vm("broken", provisioning="failed", agent="Not Ready"),
+        _vm("noagent", agent=None),
+        _vm("blind", view=False),
+        _vm("odd", power=None),
+        _vm("OK", rg="rg-b", power="starting"),  # same name, other resource group
+    ]
+    rg = {"vmbackup_azure_resource_group": "RG-A"}
+    inventory = {h: rg for h in ("ok", "moving", "broken", "noagent", "blind", "odd", "gone")} | {"onprem": {}}
+    got = control_plane_findings({"results": [{"vms": vms[:4]}, {"vms": vms[4:]}]}, inventory)
+    assert _by_code(got["ok"]) == {
+        "UserErrorVmNotInDesirableState": "pass",
+        "UserErrorVmProvisioningStateFailed": "pass",
+        "AzureVmOffline": "pass",
+        "ExtensionStuckInDeletionState": "pass",
+    }
+    assert _by_code(got["moving"])["UserErrorVmNotInDesirableState"] == "fail"
+    assert _by_code(got["moving"])["ExtensionStuckInDeletionState"] == "fail"
+    assert _by_code(got["broken"])["UserErrorVmProvisioningStateFailed"] == "fail"
+    assert _by_code(got["broken"])["AzureVmOffline"] == "fail"
+    assert _by_code(got["noagent"])["AzureVmOffline"] == "fail"
+    assert set(_by_code(got["blind"]).values()) == {"error"}  # no instance view: nothing decided
+    assert _by_code(got["odd"])["UserErrorVmNotInDesirableState"] == "error"
+    assert set(_by_code(got["gone"]).values()) == {"error"}
+    assert set(_by_code(got["onprem"]).values()) == {"not_applicable"}
+
+
+def test_control_plane_findings_refuses_a_failed_read():
+    from ansible_collections.vmbackup.azure.plugins.filter.control_plane import control_plane_findings
+
+    with pytest.raises(AnsibleFilterError, match="could not be read: throttled"):
+        control_plane_findings({"results": [{"failed": True, "msg": "throttled"}]}, {"a": {}})

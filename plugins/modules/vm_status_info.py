@@ -1,0 +1,85 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, vmbackup.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm_status_info
+short_description: Every VM of a subscription with its instance view, in one paged list
+version_added: 0.2.0
+description:
+  - Lists the virtual machines of the subscription with their instance views (REST C(VirtualMachines_ListAll)
+    with C(statusOnly=true)) -- power state, provisioning state, VM agent status and extension states of every VM
+    in one paged call chain per subscription, instead of one or more calls per VM.
+  - Follows every C(nextLink) as the service returns it and waits the C(Retry-After) of a 429 or 503 answer
+    (shared with M(vmbackup.azure.backup_jobs_info)).
+  - Authenticates as the azure.azcollection modules do; needs azure.azcollection's Python requirements
+    (C(vmbackup_azure_python)). A failure says auth, network, not found, throttled or server, without any secret.
+  - Runs on the controller; it changes nothing.
+author: vmbackup.azure maintainers (@vmbackup)
+options:
+  api_version:
+    description: The Microsoft.Compute api-version.
+    type: str
+    default: "2024-07-01"
+extends_documentation_fragment:
+  - azure.azcollection.azure
+  - vmbackup.azure.arm_list
+"""
+
+EXAMPLES = r"""
+- name: Read the subscription's VMs once
+  vmbackup.azure.vm_status_info:
+  delegate_to: localhost
+  run_once: true
+  register: vm_status
+"""
+
+RETURN = r"""
+vms:
+  description: Every VM (VirtualMachine, camelCase keys as the REST API returns them, with C(properties.instanceView)).
+  returned: success
+  type: list
+  elements: dict
+subscription_id:
+  description: The subscription read.
+  returned: always
+  type: str
+failure_kind:
+  description: On failure, what failed (auth, not_found, network, throttled, server, paging, other); RV(pages) read.
+  returned: failure
+  type: str
+pages:
+  description: How many pages were read.
+  returned: success
+  type: int
+"""
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._arm_module import ArmListModule, run
+
+
+class VmStatusInfo(ArmListModule):
+    def __init__(self):
+        super().__init__(
+            dict(
+                api_version=dict(type="str", default="2024-07-01"),
+            ),
+            dict(vms=[], subscription_id=""),
+        )
+
+    def exec_module(self, **kwargs):
+        what = f"listing the VMs of subscription {self.subscription_id}"
+        self.results["subscription_id"] = self.subscription_id
+        url = f"/subscriptions/{self.subscription_id}/providers/Microsoft.Compute/virtualMachines"
+        params = {"api-version": kwargs["api_version"], "statusOnly": "true"}
+        self.results["vms"] = self.list_all(url, params, what, kwargs["max_pages"])
+        return self.results
+
+
+def main():
+    run(VmStatusInfo)
+
+
+if __name__ == "__main__":
+    main()
