@@ -11,8 +11,13 @@ in a real failed job, so every documented field is searched -- ``errorDetails[].
 alias, a numeric code (320001, 400094, 380008 ...) or a documented message, always on whole words.
 A failure the catalog does not know is reported as such, never guessed. Keys are read in either
 shape: camelCase (``az backup job list``, REST, ``azure_rm_resource_info``) or snake_case (the
-SDK's ``as_dict()``, ``azure_rm_backupjob_info``). A VM name alone is ambiguous across resource
-groups, so the container name (``iaasvmcontainerv2;<rg>;<vm>``) or a resource id narrows it.
+SDK's ``as_dict()``). AzureIaaSVMJob (REST spec, SDK models 9.1.0 / 11.2.0) names the VM only in
+``entityFriendlyName`` and ``containerName`` (``iaasvmcontainerv2;<rg>;<vm>``) -- it has no resource
+id field; a VM name alone is ambiguous across resource groups, so the container name's resource group
+narrows it (a resource id, where some other tool's export carries one, is used too). Integer error
+codes the catalog does not list stay beside a recognised message (``error_numbers``); a saved page
+with a ``nextLink`` is reported as incomplete; Azure Backup's ``recommendations`` and the failed step
+of ``extendedInfo.tasksList`` go into the finding.
 
 Nothing is dropped silently: every job ends up on a host, in ``unmapped``, or in ``skipped`` with
 a reason; jobs without a code the catalog knows are also listed in ``unknown``.
