@@ -51,6 +51,10 @@ VM_PATH = re.compile(
 VM_LIST_PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/virtualMachines$", re.IGNORECASE
 )
+SUB_LIST_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/(?P<kind>Microsoft\.Authorization/locks|Microsoft\.Compute/restorePointCollections)$",
+    re.IGNORECASE,
+)
 RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)$", re.IGNORECASE)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
@@ -312,6 +316,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._jobs(JOBS_PATH.match(parts.path), query)
         if method == "GET" and VM_LIST_PATH.match(parts.path):
             return self._vm_list(VM_LIST_PATH.match(parts.path), query)
+        if method == "GET" and SUB_LIST_PATH.match(parts.path):
+            match = SUB_LIST_PATH.match(parts.path)
+            key = "locks" if match["kind"].lower().endswith("locks") else "restore_point_collections"
+            return self._send(200, {"value": list(endpoint.state.get(key, []))})
         if method == "GET" and RG_PATH.match(parts.path):
             return self._resource_group(RG_PATH.match(parts.path))
         if VM_PATH.match(parts.path):

@@ -27,14 +27,19 @@ def snapshot_extension_plan(info, vm, code="ExtensionStuckInDeletionState", unin
 def control_plane_findings(status, inventory, hosts=None):
     """Registered vm_status_info result(s) + hostvars -> {host: [control-plane findings]}."""
     results = status.get("results") if isinstance(status, dict) and "results" in status else [status]
-    vms = []
+    vms, locks, collections = [], [], []
     for result in results if isinstance(results, list) else [results]:
         if not isinstance(result, dict) or result.get("failed") or not isinstance(result.get("vms"), list):
             msg = result.get("msg") if isinstance(result, dict) else None
             raise AnsibleFilterError(f"control_plane_findings: the VMs could not be read: {msg or 'no vms list'}")
         vms.extend(result["vms"])
+        if locks is not None and isinstance(result.get("locks"), list):
+            locks.extend(result["locks"])
+            collections.extend(result.get("restore_point_collections") or [])
+        else:  # a subscription read without them: no AzureBackupRG finding for anyone (not a guess)
+            locks = collections = None
     try:
-        return _control_plane_findings(vms, inventory_identities(inventory, hosts))
+        return _control_plane_findings(vms, inventory_identities(inventory, hosts), locks, collections)
     except (ControlError, JobsError) as exc:
         raise AnsibleFilterError(f"control_plane_findings: {exc}") from None
 

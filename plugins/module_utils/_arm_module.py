@@ -40,7 +40,7 @@ class ArmListModule(AzureRMModuleBase):
             pages = list_pages(rest_sender(client, what, SendRequestException), url, params, what, max_pages=max_pages)
         except ArmError as exc:
             self.fail(msg=str(exc), failure_kind=exc.kind, status_code=exc.status)
-        self.results["pages"] = len(pages)
+        self.results["pages"] = self.results.get("pages", 0) + len(pages)
         return [item for page in pages for item in page["value"]]
 
 

@@ -192,10 +192,48 @@ def vm_findings(vm, label):
     return out
 
 
-def control_plane_findings(vms, identities):
+RP_CODE = "ExtensionFailedSnapshotLimitReachedError"
+
+
+def _rg_of(resource_id):
+    parts = str(resource_id or "").split("/")
+    lowered = [p.casefold() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else ""
+
+
+def backup_rg_finding(vm, label, locks, collections):
+    """Azure Backup's restore point collections live in ``AzureBackupRG_<region>_1``; a lock there stops its
+    clean-up (Microsoft's page: remove the lock). Report only: nothing here deletes anything."""
+    region = str(vm.get("location") or "").casefold()
+    if not region:
+        return _finding(RP_CODE, "error", f"VM {label}: Azure returned no location; AzureBackupRG not checked")
+    group = f"AzureBackupRG_{region}_1"
+    vm_id = str(vm.get("id") or "").casefold()
+    ours = [
+        c
+        for c in collections
+        if _rg_of(c.get("id")).casefold() == group.casefold()
+        and str(((c.get("properties") or {}).get("source") or {}).get("id") or "").casefold() == vm_id
+    ]
+    held = [lock for lock in locks if _rg_of(lock.get("id")).casefold() == group.casefold()]
+    count = f"{len(ours)} restore point collection(s) of this VM there"
+    if not held:
+        return _finding(RP_CODE, "pass", f"Azure: no lock on resource group {group} ({count})")
+    names = ", ".join(f"{lock.get('name')} ({(lock.get('properties') or {}).get('level', '?')})" for lock in held)
+    return _finding(
+        RP_CODE,
+        "fail",
+        f"Azure: resource group {group} is locked by {names}; Azure Backup cannot clean up its restore points"
+        f" ({count})",
+        f"remove the lock on {group} (Microsoft's step; not automated here: a lock is a control you chose to set)",
+    )
+
+
+def control_plane_findings(vms, identities, locks=None, collections=None):
     """``{host: [findings]}`` for hosts with an Azure identity ({vm_name, resource_group, resource_id}).
 
-    ``vms`` is every VM of the subscriptions read (vm_status_info). A host that names a resource group
+    ``vms`` is every VM of the subscriptions read (vm_status_info); with its ``locks`` and
+    ``restore_point_collections`` each host also gets the AzureBackupRG lock finding. A host that names a resource group
     (or resource id) but whose VM is not among them gets an error finding per code; a host that names
     none is not_applicable (the control plane is not configured for it) -- nothing is guessed.
     """
@@ -220,4 +258,6 @@ def control_plane_findings(vms, identities):
             ]
             continue
         out[host] = vm_findings(vm, label)
+        if locks is not None and collections is not None:
+            out[host].append(backup_rg_finding(vm, label, locks, collections))
     return out

@@ -23,6 +23,13 @@ options:
     description: The Microsoft.Compute api-version.
     type: str
     default: "2024-07-01"
+  backup_resource_groups:
+    description:
+      - Also list the subscription's management locks (C(ManagementLocks_ListAtSubscriptionLevel)) and restore point
+        collections (C(RestorePointCollections_ListAll)), one paged call chain each, for the restore point collections
+        Azure Backup keeps in C(AzureBackupRG_<region>_1) and a lock there that stops its clean-up.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - azure.azcollection.azure
   - vmbackup.azure.arm_list
@@ -37,6 +44,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+locks:
+  description: Every management lock of the subscription (empty unless O(backup_resource_groups)).
+  returned: success
+  type: list
+  elements: dict
+restore_point_collections:
+  description: Every restore point collection of the subscription (empty unless O(backup_resource_groups)).
+  returned: success
+  type: list
+  elements: dict
 vms:
   description: Every VM (VirtualMachine, camelCase keys as the REST API returns them, with C(properties.instanceView)).
   returned: success
@@ -51,7 +68,7 @@ failure_kind:
   returned: failure
   type: str
 pages:
-  description: How many pages were read.
+  description: How many pages were read (all lists together).
   returned: success
   type: int
 """
@@ -64,8 +81,9 @@ class VmStatusInfo(ArmListModule):
         super().__init__(
             dict(
                 api_version=dict(type="str", default="2024-07-01"),
+                backup_resource_groups=dict(type="bool", default=True),
             ),
-            dict(vms=[], subscription_id=""),
+            dict(vms=[], locks=[], restore_point_collections=[], subscription_id=""),
         )
 
     def exec_module(self, **kwargs):
@@ -74,6 +92,17 @@ class VmStatusInfo(ArmListModule):
         url = f"/subscriptions/{self.subscription_id}/providers/Microsoft.Compute/virtualMachines"
         params = {"api-version": kwargs["api_version"], "statusOnly": "true"}
         self.results["vms"] = self.list_all(url, params, what, kwargs["max_pages"])
+        if kwargs["backup_resource_groups"]:
+            sub = f"/subscriptions/{self.subscription_id}/providers"
+            self.results["locks"] = self.list_all(
+                f"{sub}/Microsoft.Authorization/locks", {"api-version": "2020-05-01"}, what, kwargs["max_pages"]
+            )
+            self.results["restore_point_collections"] = self.list_all(
+                f"{sub}/Microsoft.Compute/restorePointCollections",
+                {"api-version": kwargs["api_version"]},
+                what,
+                kwargs["max_pages"],
+            )
         return self.results
 
 

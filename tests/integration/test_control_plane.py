@@ -290,6 +290,16 @@ def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, 
     arm.state["vms"]["rg-app/win03"] = {"os": "Windows", "agent_status": "Not Ready", "provisioning_state": "Failed"}
     arm.state["page_size"] = 2  # 4 VMs: two pages
     arm.state["throttle"], arm.state["retry_after"] = 1, 1
+    backup_rg = f"/subscriptions/{SUB}/resourceGroups/AzureBackupRG_westeurope_1/providers"
+    win01_id = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/win01"
+    arm.state["locks"] = [  # ManagementLockObject
+        {"id": f"{backup_rg}/Microsoft.Authorization/locks/keep-it", "name": "keep-it",
+         "type": "Microsoft.Authorization/locks", "properties": {"level": "CanNotDelete"}}
+    ]  # fmt: skip
+    arm.state["restore_point_collections"] = [  # RestorePointCollection
+        {"id": f"{backup_rg}/Microsoft.Compute/restorePointCollections/AzureBackup_win01_1234", "name":
+         "AzureBackup_win01_1234", "location": "westeurope", "properties": {"source": {"id": win01_id}}}
+    ]  # fmt: skip
     rg = {"vmbackup_azure_resource_group": "rg-app"}
     inventory, states = sim_fleet(
         {"win01": "vss_stuck_fr-FR.yml", "win02": "healthy.yml", "win03": "healthy.yml", "onprem": "healthy.yml"},
@@ -318,10 +328,18 @@ def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, 
     assert got[("win03", "UserErrorVmProvisioningStateFailed")]["status"] == "fail"
     assert got[("win03", "AzureVmOffline")]["status"] == "fail"
     assert got[("onprem", "UserErrorVmNotInDesirableState")]["status"] == "not_applicable"
+    # the lock on AzureBackupRG_<region>_1 that stops Azure Backup's clean-up (report only)
+    lock = got[("win01", "ExtensionFailedSnapshotLimitReachedError")]
+    assert lock["status"] == "fail" and "keep-it (CanNotDelete)" in lock["detail"]
+    assert "1 restore point collection(s)" in lock["detail"]
     # one paged list for the whole subscription: no call per VM
     arm_calls = [r for r in arm.requests if r["path"].startswith("/subscriptions")]
-    assert {r["path"] for r in arm_calls} == {f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"}
-    assert len(arm_calls) == 3  # page 1 throttled once, page 1, page 2
+    assert {r["path"] for r in arm_calls} == {
+        f"/subscriptions/{SUB}/providers/{kind}"
+        for kind in ("Microsoft.Compute/virtualMachines", "Microsoft.Authorization/locks",
+                     "Microsoft.Compute/restorePointCollections")
+    }  # fmt: skip
+    assert len(arm_calls) == 5  # VMs: page 1 throttled once, page 1, page 2; locks; restore point collections
     assert not [r for r in arm.requests if r["method"] == "DELETE"]
     # still one remote execution per guest for the whole scan
     for name, path in states.items():

@@ -133,3 +133,27 @@ def test_control_plane_findings_refuses_a_failed_read():
 
     with pytest.raises(AnsibleFilterError, match="could not be read: throttled"):
         control_plane_findings({"results": [{"failed": True, "msg": "throttled"}]}, {"a": {}})
+
+
+def test_a_lock_on_the_backup_resource_group_is_reported_never_removed():
+    from ansible_collections.vmbackup.azure.plugins.filter.control_plane import control_plane_findings
+
+    vm = {**_vm("web"), "location": "westeurope"}
+    group = "/subscriptions/s/resourceGroups/azurebackuprg_westeurope_1"
+    lock = {
+        "id": f"{group}/providers/Microsoft.Authorization/locks/l",
+        "name": "l",
+        "properties": {"level": "ReadOnly"},
+    }
+    other = {"id": "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Authorization/locks/x", "name": "x"}
+    inventory = {"web": {"vmbackup_azure_resource_group": "rg-a"}}
+    locked = control_plane_findings({"vms": [vm], "locks": [lock, other], "restore_point_collections": []}, inventory)
+    finding = next(f for f in locked["web"] if f["error_code"] == "ExtensionFailedSnapshotLimitReachedError")
+    assert finding["status"] == "fail" and "l (ReadOnly)" in finding["detail"] and finding["actions"] == []
+    free = control_plane_findings({"vms": [vm], "locks": [other], "restore_point_collections": []}, inventory)
+    assert [f["status"] for f in free["web"] if f["error_code"] == "ExtensionFailedSnapshotLimitReachedError"] == [
+        "pass"
+    ]
+    # a subscription read without locks: no such finding at all, rather than a guessed pass
+    bare = control_plane_findings({"vms": [vm]}, inventory)
+    assert not [f for f in bare["web"] if f["error_code"] == "ExtensionFailedSnapshotLimitReachedError"]
