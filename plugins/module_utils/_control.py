@@ -118,6 +118,7 @@ SCAN_CODES = (
     "UserErrorVmProvisioningStateFailed",
     "AzureVmOffline",
     "ExtensionStuckInDeletionState",
+    "NoVmAgent",
 )
 
 
@@ -189,7 +190,29 @@ def vm_findings(vm, label):
         )
     else:
         out.append(_finding(SCAN_CODES[3], "pass", f"VM {label}: no backup extension stuck"))
+    out.append(_provision_agent_finding(vm, label))
     return out
+
+
+def _provision_agent_finding(vm, label):
+    """NoVmAgent from the model: ``osProfile.{windows,linux}Configuration.provisionVMAgent`` (compute spec)."""
+    profile = (vm.get("properties") or {}).get("osProfile")
+    if not isinstance(profile, Mapping):
+        return _finding(
+            SCAN_CODES[4],
+            "not_applicable",
+            f"VM {label} has no osProfile (created from a specialized disk): Azure does not know whether an agent"
+            " was provisioned; the guest-side check decides",
+        )
+    config = profile.get("windowsConfiguration") or profile.get("linuxConfiguration") or {}
+    flag = config.get("provisionVMAgent") if isinstance(config, Mapping) else None
+    if flag is False:
+        return _finding(
+            SCAN_CODES[4], "fail", f"VM {label} was created with provisionVMAgent = false", lookup(SCAN_CODES[4]).fix
+        )
+    if flag is None:
+        return _finding(SCAN_CODES[4], "not_applicable", f"VM {label}: osProfile does not say provisionVMAgent")
+    return _finding(SCAN_CODES[4], "pass", f"VM {label} was created with provisionVMAgent = true")
 
 
 RP_CODE = "ExtensionFailedSnapshotLimitReachedError"

@@ -11,7 +11,8 @@ version_added: 0.2.0
 description:
   - Lists the virtual machines of the subscription with their instance views (REST C(VirtualMachines_ListAll)
     with C(statusOnly=true)) -- power state, provisioning state, VM agent status and extension states of every VM
-    in one paged call chain per subscription, instead of one or more calls per VM.
+    -- and once more without it for each VM's C(osProfile) (C(provisionVMAgent)), two paged call chains per
+    subscription, instead of one or more calls per VM.
   - Follows every C(nextLink) as the service returns it and waits the C(Retry-After) of a 429 or 503 answer
     (shared with M(vmbackup.azure.backup_jobs_info)).
   - Authenticates as the azure.azcollection modules do; needs azure.azcollection's Python requirements
@@ -91,7 +92,15 @@ class VmStatusInfo(ArmListModule):
         self.results["subscription_id"] = self.subscription_id
         url = f"/subscriptions/{self.subscription_id}/providers/Microsoft.Compute/virtualMachines"
         params = {"api-version": kwargs["api_version"], "statusOnly": "true"}
-        self.results["vms"] = self.list_all(url, params, what, kwargs["max_pages"])
+        vms = self.list_all(url, params, what, kwargs["max_pages"])
+        # The statusOnly list has no model: osProfile (provisionVMAgent) comes from the plain list, joined by id.
+        models = self.list_all(url, {"api-version": kwargs["api_version"]}, what, kwargs["max_pages"])
+        profiles = {str(m.get("id", "")).casefold(): (m.get("properties") or {}).get("osProfile") for m in models}
+        for vm in vms:
+            profile = profiles.get(str(vm.get("id", "")).casefold())
+            if profile is not None:
+                vm.setdefault("properties", {})["osProfile"] = profile
+        self.results["vms"] = vms
         if kwargs["backup_resource_groups"]:
             sub = f"/subscriptions/{self.subscription_id}/providers"
             self.results["locks"] = self.list_all(

@@ -287,7 +287,9 @@ def test_unreachable_endpoint_is_network_and_the_secret_never_shows(arm, tmp_pat
 def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, sim_fleet, tmp_path):
     arm.state["vms"]["rg-app/win01"]["power_state"] = "stopping"
     arm.state["vms"]["rg-app/win02"] = {"os": "Windows", "agent_status": "Ready", "extensions": {}}
-    arm.state["vms"]["rg-app/win03"] = {"os": "Windows", "agent_status": "Not Ready", "provisioning_state": "Failed"}
+    arm.state["vms"]["rg-app/win03"] = {
+        "os": "Windows", "agent_status": "Not Ready", "provisioning_state": "Failed", "provision_vm_agent": False,
+    }  # fmt: skip
     arm.state["page_size"] = 2  # 4 VMs: two pages
     arm.state["throttle"], arm.state["retry_after"] = 1, 1
     backup_rg = f"/subscriptions/{SUB}/resourceGroups/AzureBackupRG_westeurope_1/providers"
@@ -327,6 +329,8 @@ def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, 
     assert got[("win02", "AzureVmOffline")]["status"] == "pass"
     assert got[("win03", "UserErrorVmProvisioningStateFailed")]["status"] == "fail"
     assert got[("win03", "AzureVmOffline")]["status"] == "fail"
+    assert got[("win03", "NoVmAgent")]["status"] == "fail"  # osProfile.windowsConfiguration.provisionVMAgent
+    assert got[("win02", "NoVmAgent")]["status"] == "pass"
     assert got[("onprem", "UserErrorVmNotInDesirableState")]["status"] == "not_applicable"
     # the lock on AzureBackupRG_<region>_1 that stops Azure Backup's clean-up (report only)
     lock = got[("win01", "ExtensionFailedSnapshotLimitReachedError")]
@@ -339,7 +343,8 @@ def test_scan_reads_the_subscription_once_and_reports_control_beside_guest(arm, 
         for kind in ("Microsoft.Compute/virtualMachines", "Microsoft.Authorization/locks",
                      "Microsoft.Compute/restorePointCollections")
     }  # fmt: skip
-    assert len(arm_calls) == 5  # VMs: page 1 throttled once, page 1, page 2; locks; restore point collections
+    # VMs with status: page 1 throttled once, page 1, page 2; VM models: 2 pages; locks; restore point collections
+    assert len(arm_calls) == 7
     assert not [r for r in arm.requests if r["method"] == "DELETE"]
     # still one remote execution per guest for the whole scan
     for name, path in states.items():

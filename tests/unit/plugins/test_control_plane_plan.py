@@ -71,7 +71,7 @@ def test_missing_data_is_an_error_never_nothing_to_do(info, vm_info, message):
 
 
 # ---- control_plane_findings: one VM list (statusOnly) -> findings per host ---------------------------------------
-def _vm(name, rg="rg-a", power="running", provisioning="succeeded", agent="Ready", ext_state=None, view=True):
+def _vm(name, rg="rg-a", power="running", provisioning="succeeded", agent="Ready", ext_state=None, view=True, pva=True):
     body = {
         "id": f"/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
         "name": name,
@@ -89,7 +89,8 @@ def _vm(name, rg="rg-a", power="running", provisioning="succeeded", agent="Ready
             {"name": "VMSnapshot", "type": "Microsoft.Azure.RecoveryServices.VMSnapshot",
              "statuses": [{"code": f"ProvisioningState/{ext_state}"}]}
         )  # fmt: skip
-    return {**body, "properties": {"instanceView": instance}}
+    profile = {} if pva is None else {"osProfile": {"windowsConfiguration": {"provisionVMAgent": pva}}}
+    return {**body, "properties": {"instanceView": instance, **profile}}
 
 
 def _by_code(findings):
@@ -103,25 +104,30 @@ def test_control_plane_findings_per_host():
         _vm("ok"),
         _vm("moving", power="deallocating", ext_state="deleting"),
         _vm("broken", provisioning="failed", agent="Not Ready"),
-        _vm("noagent", agent=None),
+        _vm("noagent", agent=None, pva=False),
+        _vm("special", pva=None),  # attached from a specialized disk: no osProfile
         _vm("blind", view=False),
         _vm("odd", power=None),
         _vm("OK", rg="rg-b", power="starting"),  # same name, other resource group
     ]
     rg = {"vmbackup_azure_resource_group": "RG-A"}
-    inventory = {h: rg for h in ("ok", "moving", "broken", "noagent", "blind", "odd", "gone")} | {"onprem": {}}
-    got = control_plane_findings({"results": [{"vms": vms[:4]}, {"vms": vms[4:]}]}, inventory)
+    hosts = ("ok", "moving", "broken", "noagent", "special", "blind", "odd", "gone")
+    inventory = {h: rg for h in hosts} | {"onprem": {}}
+    got = control_plane_findings({"results": [{"vms": vms[:5]}, {"vms": vms[5:]}]}, inventory)
     assert _by_code(got["ok"]) == {
         "UserErrorVmNotInDesirableState": "pass",
         "UserErrorVmProvisioningStateFailed": "pass",
         "AzureVmOffline": "pass",
         "ExtensionStuckInDeletionState": "pass",
+        "NoVmAgent": "pass",
     }
     assert _by_code(got["moving"])["UserErrorVmNotInDesirableState"] == "fail"
     assert _by_code(got["moving"])["ExtensionStuckInDeletionState"] == "fail"
     assert _by_code(got["broken"])["UserErrorVmProvisioningStateFailed"] == "fail"
     assert _by_code(got["broken"])["AzureVmOffline"] == "fail"
     assert _by_code(got["noagent"])["AzureVmOffline"] == "fail"
+    assert _by_code(got["noagent"])["NoVmAgent"] == "fail"  # provisionVMAgent = false
+    assert _by_code(got["special"])["NoVmAgent"] == "not_applicable"
     assert set(_by_code(got["blind"]).values()) == {"error"}  # no instance view: nothing decided
     assert _by_code(got["odd"])["UserErrorVmNotInDesirableState"] == "error"
     assert set(_by_code(got["gone"]).values()) == {"error"}
