@@ -162,8 +162,19 @@ def vm_findings(vm, label):
             _finding(SCAN_CODES[0], "error", f"VM {label}: power state {power or 'missing'} is not one Azure documents")
         )
     provisioning = _status(view, "ProvisioningState")
+    failed_ext = [
+        str(ext.get("name"))
+        for ext in view.get("extensions") or []
+        if _status(ext or {}, "ProvisioningState") == "failed"
+    ]
     if provisioning == "failed":
-        out.append(_finding(SCAN_CODES[1], "fail", f"VM {label}: provisioning state Failed", lookup(SCAN_CODES[1]).fix))
+        detail = f"VM {label}: provisioning state Failed"
+        fix = lookup(SCAN_CODES[1]).fix
+        if failed_ext:
+            detail += f"; failed extension(s): {', '.join(failed_ext)}"
+            names = ", ".join(failed_ext)
+            fix = f"remove the failed extension(s) {names}, then restart the VM (not automated here). {fix}"
+        out.append(_finding(SCAN_CODES[1], "fail", detail, fix))
     elif provisioning:
         out.append(_finding(SCAN_CODES[1], "pass", f"VM {label}: provisioning state {provisioning}"))
     else:

@@ -103,7 +103,7 @@ def test_control_plane_findings_per_host():
     vms = [
         _vm("ok"),
         _vm("moving", power="deallocating", ext_state="deleting"),
-        _vm("broken", provisioning="failed", agent="Not Ready"),
+        _vm("broken", provisioning="failed", agent="Not Ready", ext_state="failed"),
         _vm("noagent", agent=None, pva=False),
         _vm("special", pva=None),  # attached from a specialized disk: no osProfile
         _vm("blind", view=False),
@@ -124,6 +124,8 @@ def test_control_plane_findings_per_host():
     assert _by_code(got["moving"])["UserErrorVmNotInDesirableState"] == "fail"
     assert _by_code(got["moving"])["ExtensionStuckInDeletionState"] == "fail"
     assert _by_code(got["broken"])["UserErrorVmProvisioningStateFailed"] == "fail"
+    failed = next(f for f in got["broken"] if f["error_code"] == "UserErrorVmProvisioningStateFailed")
+    assert "failed extension(s): VMSnapshot" in failed["detail"] and "restart the VM" in failed["fix"]
     assert _by_code(got["broken"])["AzureVmOffline"] == "fail"
     assert _by_code(got["noagent"])["AzureVmOffline"] == "fail"
     assert _by_code(got["noagent"])["NoVmAgent"] == "fail"  # provisionVMAgent = false
