@@ -112,7 +112,7 @@ def control_plane(inventory: str) -> None:
     saved = dict(os.environ)
     os.environ.update(endpoint.env(), ANSIBLE_AZURE_AUTH_SOURCE="msi")
     try:
-        print(f"local ARM endpoint {endpoint.url} (test CA {os.path.relpath(endpoint.ca_path, '/')}), proxy"
+        print(f"local ARM endpoint {endpoint.url} (test CA {endpoint.ca_path}), proxy"
               f" {endpoint.proxy_url} for management.azure.com, managed identity token route")  # fmt: skip
         for remediate in (False, True):
             report = os.path.join(WORKDIR, "reports", f"triage-live-{'fix' if remediate else 'check'}.json")
