@@ -9,6 +9,7 @@ PYTHON ?= $(shell tools/find-python)
 PYMINOR := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 CONSTRAINTS := requirements/constraints-py$(if $(filter 3.11,$(PYMINOR)),3.11,3.13).txt
 VENV := .venv
+AZURE_VENV := .venv-azure
 BIN := $(VENV)/bin
 COLL := .collections/ansible_collections/vmbackup/azure
 APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc chromium fonts-wqy-microhei debootstrap xfsprogs btrfs-progs
@@ -22,7 +23,7 @@ help:
 	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
 	@echo "make bench  - scan and remediate 60 simulated Windows hosts (HOSTS=1000 for more) over winsim and WinRM, print the cost"
 
-setup: venv deps $(COLL)
+setup: venv deps $(COLL) build/sdk-newest/.stamp $(AZURE_VENV)/.stamp
 
 venv: $(VENV)/.stamp
 
@@ -41,6 +42,23 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@tools/ansible-test-offline
+
+# The Python the azure.azcollection modules run with (ansible_python_interpreter of the control-plane
+# tasks, vmbackup_azure_python): azure.azcollection's own requirements.txt, pinned, in a venv of its own
+# because they conflict with .venv's (msal < 48 needs cryptography < 48). ~1.7 GB, several minutes.
+AZCOLL_REQS = $(wildcard $(VENV)/lib/python*/site-packages/ansible_collections/azure/azcollection/requirements.txt)
+$(AZURE_VENV)/.stamp: requirements/constraints-azure-py3.13.txt $(VENV)/.stamp
+	@echo "== $(AZURE_VENV): azure.azcollection's Python requirements"
+	$(PYTHON) -m venv $(AZURE_VENV)
+	$(AZURE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(AZCOLL_REQS) -c requirements/constraints-azure-py3.13.txt
+	touch $@
+
+# The newest Recovery Services SDK beside the pinned one in .venv (tests/sdk_records.py runs each in its own
+# interpreter): pure Python, its dependencies are in .venv.
+build/sdk-newest/.stamp: requirements/sdk-newest.txt $(VENV)/.stamp
+	rm -rf build/sdk-newest
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --target build/sdk-newest -r requirements/sdk-newest.txt
+	touch $@
 
 $(COLL):
 	mkdir -p $(dir $(COLL))

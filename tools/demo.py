@@ -144,6 +144,9 @@ def main() -> int:
         )
         print_triage(triage)
 
+        banner("2b/4 Live triage against the local ARM endpoint: control plane beside the guests")
+        control_plane(inventory)
+
         banner("3/4 Remediate, opting in to service restarts and to fsck of unclean data disks")
         playbook(
             inventory,
@@ -185,6 +188,84 @@ def main() -> int:
         return 0
     finally:
         linux_testhost.teardown(WORKDIR)
+
+
+AZURE_PYTHON = os.path.join(ROOT, ".venv-azure", "bin", "python")
+CONTROL_JOB = {
+    "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-backup/providers/"
+    "Microsoft.RecoveryServices/vaults/rsv-demo/backupJobs/6c5b4a39-2e1d-4c0b-9a8f-7e6d5c4b3a10",
+    "name": "6c5b4a39-2e1d-4c0b-9a8f-7e6d5c4b3a10",
+    "type": "Microsoft.RecoveryServices/vaults/backupJobs",
+    "properties": {
+        "jobType": "AzureIaaSVMJob",
+        "entityFriendlyName": "win-ok-us",
+        "backupManagementType": "AzureIaasVM",
+        "operation": "Backup",
+        "status": "Failed",
+        "startTime": "2026-03-03T01:00:00Z",
+        "containerName": "iaasvmcontainerv2;rg-web;win-ok-us",
+        "errorDetails": [
+            {
+                "errorCode": 400200,
+                "errorString": "Extension state is not supportive to backup operation",
+                "recommendations": ["Uninstall the VMSnapshot extension; the next backup reinstalls it."],
+            }
+        ],
+    },
+}
+
+
+def control_plane(inventory: str) -> None:
+    """Live triage against the local ARM endpoint: jobs page by page -> hosts -> roles, guest and control plane."""
+    import arm_endpoint  # noqa: PLC0415  (tools/arm_endpoint.py; imported here to keep the demo's head untouched)
+
+    with open(os.path.join(ROOT, "demo", "jobs-failed.json"), encoding="utf-8") as handle:
+        jobs = json.load(handle) + [CONTROL_JOB]
+    state = {
+        "subscription": "00000000-0000-0000-0000-000000000000",
+        "page_size": 3,
+        "throttle": 1,
+        "retry_after": 1,
+        "vaults": {"rg-backup/rsv-demo": {"jobs": jobs}},
+        "resource_groups": {"rg-web": {"location": "westeurope"}},
+        "vms": {
+            "rg-web/win-ok-us": {
+                "os": "Windows",
+                "extensions": {"VMSnapshot": {"type": "VMSnapshot", "provisioning_state": "Deleting"}},
+            }
+        },
+    }
+    endpoint = arm_endpoint.ArmEndpoint(state).start()
+    saved = dict(os.environ)
+    os.environ.update(endpoint.env(), ANSIBLE_AZURE_AUTH_SOURCE="msi")
+    try:
+        print(f"local ARM endpoint {endpoint.url} (test CA {endpoint.ca_path}), proxy"
+              f" {endpoint.proxy_url} for management.azure.com, managed identity token route")  # fmt: skip
+        for remediate in (False, True):
+            report = os.path.join(WORKDIR, "reports", f"triage-live-{'fix' if remediate else 'check'}.json")
+            extra = {
+                "vmbackup_triage_vault": {"name": "rsv-demo", "resource_group": "rg-backup"},
+                "vmbackup_azure_python": AZURE_PYTHON,
+                "vmbackup_report_path": report,
+            }
+            if remediate:  # only the control-plane code's host, with its opt-in
+                extra.update(vmbackup_triage_remediate=True, vmbackup_hosts="win-ok-us",
+                             extension_stuck_in_deletion_state_uninstall=True)  # fmt: skip
+            playbook(inventory, "triage.yml", "-e", json.dumps(extra))
+            print_triage(report)
+            with open(report, encoding="utf-8") as handle:
+                for host in json.load(handle)["hosts"]:
+                    for finding in host["findings"]:
+                        changed = " (changed)" if finding.get("changed") else ""
+                        print(f"    {host['host']:<14} {finding['error_code']}: {finding['status']}{changed}"
+                              f" -- {finding['detail'][:90]}")  # fmt: skip
+        pages = [r for r in endpoint.requests if "backupJobs" in r["path"]]
+        print(f"  job list requests: {len(pages)} (pages of 3, one answered 429 first); extensions uninstalled:"
+              f" {endpoint.deleted}")  # fmt: skip
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        endpoint.stop()
 
 
 if __name__ == "__main__":

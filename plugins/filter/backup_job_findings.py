@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, live_query_args, triage_result
 from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import (
     backup_job_findings as _backup_job_findings,
@@ -13,9 +14,12 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import (
 
 def backup_job_findings(data, inventory, hosts=None, operations=None):
     try:
-        return _backup_job_findings(data, inventory, hosts=hosts, operations=operations)
+        result = _backup_job_findings(data, inventory, hosts=hosts, operations=operations)
     except JobsError as exc:
         raise AnsibleFilterError(f"backup_job_findings: {exc}") from None
+    for note in result["incomplete"]:  # jobs missing after an unfollowed nextLink: never silently
+        Display().warning(f"backup_job_findings: INCOMPLETE: {note}")
+    return result
 
 
 def backup_job_query(vault, subscription_id=None, api_version=None, job_filter=None):

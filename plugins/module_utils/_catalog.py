@@ -255,6 +255,7 @@ CATALOG = (
             " extension that exists."
         ),
         disruptive_steps=["uninstall the backup extension"],
+        implemented=True,
     ),
     _e(
         "ExtensionFailedSnapshotLimitReachedError",

@@ -11,8 +11,13 @@ in a real failed job, so every documented field is searched -- ``errorDetails[].
 alias, a numeric code (320001, 400094, 380008 ...) or a documented message, always on whole words.
 A failure the catalog does not know is reported as such, never guessed. Keys are read in either
 shape: camelCase (``az backup job list``, REST, ``azure_rm_resource_info``) or snake_case (the
-SDK's ``as_dict()``, ``azure_rm_backupjob_info``). A VM name alone is ambiguous across resource
-groups, so the container name (``iaasvmcontainerv2;<rg>;<vm>``) or a resource id narrows it.
+SDK's ``as_dict()``). AzureIaaSVMJob (REST spec, SDK models 9.1.0 / 11.2.0) names the VM only in
+``entityFriendlyName`` and ``containerName`` (``iaasvmcontainerv2;<rg>;<vm>``) -- it has no resource
+id field; a VM name alone is ambiguous across resource groups, so the container name's resource group
+narrows it (a resource id, where some other tool's export carries one, is used too). Integer error
+codes the catalog does not list stay beside a recognised message (``error_numbers``); a saved page
+with a ``nextLink`` is reported as incomplete; Azure Backup's ``recommendations`` and the failed step
+of ``extendedInfo.tasksList`` go into the finding.
 
 Nothing is dropped silently: every job ends up on a host, in ``unmapped``, or in ``skipped`` with
 a reason; jobs without a code the catalog knows are also listed in ``unknown``.
@@ -24,7 +29,7 @@ import datetime
 import json
 import re
 from collections.abc import Mapping, Sequence
-from urllib.parse import quote
+from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import CATALOG, lookup
 
@@ -198,6 +203,72 @@ def job_codes(props):
     return codes, unknown, message[:_MAX_TEXT]
 
 
+def _details(props):
+    details = _get(props, "errorDetails")
+    if isinstance(details, Mapping):
+        details = [details]
+    if not isinstance(details, Sequence) or isinstance(details, (str, bytes)):
+        return []
+    return [item for item in details if isinstance(item, Mapping)]
+
+
+def error_numbers(props):
+    """The integer ``errorDetails[].errorCode`` values (AzureIaaSVMErrorInfo types it ``int``), 0 left out."""
+    numbers = []
+    for item in _details(props):
+        value = _get(item, "errorCode")
+        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and value and value not in numbers:
+            numbers.append(value)
+    return numbers
+
+
+def recommendations(props):
+    """``errorDetails[].recommendations`` (a list of strings in AzureIaaSVMErrorInfo), in order, once each."""
+    out = []
+    for item in _details(props):
+        values = _get(item, "recommendations")
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, Sequence):
+            continue
+        for value in values:
+            text = _text(value)[:_MAX_TEXT]
+            if text and text not in out:
+                out.append(text)
+    return out
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def duration_seconds(value):
+    """Seconds of an ISO 8601 duration as the SDKs write it (``PT1M35S``, ``PT10M00S``, ``P0D``, ``P``), else None."""
+    match = _DURATION.match(_text(value).upper()) if isinstance(value, str) else None
+    if not match:
+        return None
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+
+
+def failed_step(props):
+    """The first task of ``extendedInfo.tasksList`` whose status is Failed: ``{task_id, status, duration_seconds}``."""
+    tasks = _get(_get(props, "extendedInfo"), "tasksList")
+    if not isinstance(tasks, Sequence) or isinstance(tasks, (str, bytes)):
+        return None
+    for task in tasks:
+        if isinstance(task, Mapping) and _text(_get(task, "status")).casefold() == "failed":
+            return {
+                "task_id": _text(_get(task, "taskId"))[:_MAX_TEXT],
+                "status": _text(_get(task, "status")),
+                "duration_seconds": duration_seconds(_get(task, "duration")),
+            }
+    return None
+
+
 # ---- one job ------------------------------------------------------------------------------------
 def _parse_time(value):
     if isinstance(value, datetime.datetime):
@@ -254,7 +325,10 @@ def normalize_job(raw, position):
         "start_time": "",
         "codes": [],
         "unknown_codes": [],
+        "error_numbers": [],
         "message": "",
+        "recommendations": [],
+        "failed_step": None,
         "problem": "",
     }
     if not isinstance(raw, Mapping):
@@ -279,6 +353,9 @@ def normalize_job(raw, position):
     record["start_time"] = when.isoformat() if when else ""
     codes, unknown, message = job_codes(props)
     record.update(codes=codes, unknown_codes=unknown, message=message)
+    record.update(
+        error_numbers=error_numbers(props), recommendations=recommendations(props), failed_step=failed_step(props)
+    )
     if not record["vm_name"]:
         record["problem"] = (
             f"job {record['job_id']} names no VM (properties.entityFriendlyName, extendedInfo.propertyBag"
@@ -288,36 +365,68 @@ def normalize_job(raw, position):
 
 
 # ---- the input as a whole ---------------------------------------------------------------------------
-def extract_jobs(data):
-    """The list of jobs in a saved file, a REST page, or a registered module result."""
+def _next_link(page):
+    """A page's ``nextLink`` (JobResourceList.next_link; either key shape), '' when it is the last page."""
+    return _text(_get(page, "nextLink")) if isinstance(page, Mapping) else ""
+
+
+def _without_query(url):
+    """``url`` without its query string or user info: a link is named, never its tokens."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _incomplete_note(link, jobs):
+    return (
+        f"the saved jobs end with a page whose nextLink ({_without_query(link)}) was not followed: only the"
+        f" {jobs} job(s) read were triaged, the failed jobs on the pages after it were NOT -- save every page"
+        " (az backup job list does) or query the vault with vmbackup_triage_vault"
+    )
+
+
+def extract_jobs(data, notes=None):
+    """The list of jobs in a saved file, a REST page, or a registered module result.
+
+    ``notes`` (a list) receives a message when the last page read still has a ``nextLink``: the
+    jobs after it are missing, which must never pass silently.
+    """
+    notes = [] if notes is None else notes
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
         except ValueError as exc:
             raise JobsError(f"the jobs are not valid JSON: {exc}") from None
     if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
-        jobs = []
+        jobs, last_link = [], ""
         for item in data:
-            # azure_rm_resource_info's `response` may hold whole pages ({"value": [...]}).
+            # Saved pages one after another, or azure_rm_resource_info's `response` holding whole pages.
             if isinstance(item, Mapping) and isinstance(_get(item, "value"), list) and not _get(item, "properties"):
                 jobs.extend(_get(item, "value"))
+                last_link = _next_link(item)
             else:
                 _raise_on_error_body(item)
                 jobs.append(item)
+        if last_link:
+            notes.append(_incomplete_note(last_link, len(jobs)))
         return jobs
     if isinstance(data, Mapping):
         if data.get("failed"):
             raise JobsError(f"the job query failed: {data.get('msg') or 'no message'}")
         _raise_on_error_body(data)
-        for key in ("value", "response", "backup_jobs", "backupJobs", "jobs", "items"):
+        if isinstance(_get(data, "value"), list):
+            return extract_jobs([data], notes)
+        for key in ("response", "jobs", "backup_jobs", "backupJobs", "items"):
             inner = data.get(key)
             if isinstance(inner, Sequence) and not isinstance(inner, (str, bytes)):
-                return extract_jobs(inner)
+                return extract_jobs(inner, notes)
         if _get(data, "properties") is not None or _get(data, "entityFriendlyName") is not None:
             return [data]
         raise JobsError(
             "no jobs found: expected a list of jobs, a REST page {'value': [...]}, or a registered result with"
-            f" 'response' / 'backup_jobs'; got an object with keys {sorted(str(k) for k in data)[:10]}"
+            f" 'response' / 'jobs'; got an object with keys {sorted(str(k) for k in data)[:10]}"
         )
     raise JobsError(f"expected a list of Azure Backup jobs (JSON), got {type(data).__name__}")
 
@@ -396,12 +505,26 @@ def _finding(job, code):
     entry = lookup(code)
     when = f" at {job['start_time']}" if job["start_time"] else ""
     detail = f"Azure Backup job {job['job_id']}{when} failed with {code}"
+    if job["error_numbers"]:
+        detail += f" (errorCode {', '.join(str(n) for n in job['error_numbers'])})"
     if job["message"]:
         detail += f": {job['message']}"
+    detail += _job_context(job)
     fix = entry.fix
     if entry.role and not entry.implemented:
         fix += " (no role for this code in this release)"
     return {"error_code": code, "status": "fail", "detail": detail, "fix": fix, "doc_url": entry.doc_url, "actions": []}
+
+
+def _job_context(job):
+    """The failed step of ``extendedInfo.tasksList`` and Azure Backup's own recommendations, as text."""
+    text = ""
+    step = job["failed_step"]
+    if step:
+        text += f" Failed step: {step['task_id'] or '?'}."
+    if job["recommendations"]:
+        text += f" Azure Backup recommends: {' '.join(job['recommendations'])}"
+    return text
 
 
 def _job_summary(job, keys=("job_id", "vm_name", "resource_group", "resource_id", "status", "operation", "start_time")):
@@ -415,7 +538,8 @@ def _sort_key(item):
 
 def backup_job_findings(data, inventory, hosts=None, operations=None):
     """Failed jobs + inventory -> ``{hosts, unmapped, unknown, skipped, summary}`` (see the filter's doc)."""
-    raw_jobs = extract_jobs(data)
+    incomplete = []
+    raw_jobs = extract_jobs(data, incomplete)
     identities = inventory_identities(inventory, hosts)
     if operations is not None and not isinstance(operations, Sequence) or isinstance(operations, (str, bytes)):
         raise JobsError(f"operations must be a list of operation names, got {type(operations).__name__}")
@@ -493,13 +617,17 @@ def backup_job_findings(data, inventory, hosts=None, operations=None):
                 error += f" ({', '.join(newest['unknown_codes'])})"
             if newest["message"]:
                 error += f": {newest['message']}"
+            error += _job_context(newest)
         result_hosts[host] = {
             "codes": list(newest["codes"]),
             "job": {
                 **_job_summary(newest),
                 "codes": list(newest["codes"]),
                 "unknown_codes": list(newest["unknown_codes"]),
+                "error_numbers": list(newest["error_numbers"]),
                 "message": newest["message"],
+                "recommendations": list(newest["recommendations"]),
+                "failed_step": newest["failed_step"],
                 "older_failed_jobs": [job["job_id"] for job, _dummy in items[1:]],
             },
             "findings": [_finding(newest, code) for code in newest["codes"]],
@@ -513,11 +641,13 @@ def backup_job_findings(data, inventory, hosts=None, operations=None):
     ordered = {host: result_hosts[host] for host in identities if host in result_hosts}
     return {
         "hosts": ordered,
-        "lines": describe(ordered, unmapped, unknown),
+        "lines": [f"INCOMPLETE: {note}" for note in incomplete] + describe(ordered, unmapped, unknown),
+        "incomplete": incomplete,
         "unmapped": unmapped,
         "unknown": unknown,
         "skipped": skipped,
         "summary": {
+            "incomplete": bool(incomplete),
             "jobs": len(raw_jobs),
             "hosts": len(ordered),
             "unmapped": len(unmapped),
@@ -543,7 +673,10 @@ def describe(hosts, unmapped, unknown):
 
 
 def _note_unknown(unknown, job, host):
-    if job["codes"] and not job["unknown_codes"]:
+    # A job whose code or documented message the catalog recognises is triaged by it: an errorCode
+    # number the catalog does not list (most of them: AzureIaaSVMErrorInfo.errorCode is an integer)
+    # stays beside it in error_numbers, it does not make the job UNKNOWN.
+    if job["codes"]:
         return
     reason = (
         f"codes the catalog does not know: {', '.join(job['unknown_codes'])}"
@@ -556,13 +689,14 @@ def _note_unknown(unknown, job, host):
             "host": host,
             "codes": list(job["codes"]),
             "unknown_codes": list(job["unknown_codes"]),
+            "error_numbers": list(job["error_numbers"]),
             "message": job["message"],
             "reason": reason,
         }
     )
 
 
-# ---- live query (azure.azcollection.azure_rm_resource_info) -------------------------------------------------
+# ---- live query (vmbackup.azure.backup_jobs_info) -------------------------------------------------
 _ARM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.()\-]{0,89}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -571,7 +705,7 @@ def live_query_args(vault, subscription_id, api_version=API_VERSION, job_filter=
     """Arguments for ``azure_rm_resource_info`` listing a vault's failed IaaS VM backup jobs.
 
     ``vault`` is ``{name, resource_group}`` (``subscription_id`` may be in it too). The REST path is
-    field-notes section 5; the module adds ``api-version`` itself and follows ``nextLink``.
+    field-notes section 5; ``backup_jobs_info`` sends ``api-version`` and the filter, then follows each ``nextLink``.
     """
     if not isinstance(vault, Mapping):
         raise JobsError(
@@ -594,9 +728,9 @@ def live_query_args(vault, subscription_id, api_version=API_VERSION, job_filter=
         f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.RecoveryServices"
         f"/vaults/{name}/backupJobs"
     )
-    if job_filter:
-        url += "?$filter=" + quote(job_filter, safe="")
-    return {"url": url, "api_version": str(api_version)}
+    # The filter goes out once, as a query parameter of the first request; every nextLink already
+    # carries it and is followed as it is (module backup_jobs_info, module_utils/_arm.py).
+    return {"url": url, "api_version": str(api_version), "filter": str(job_filter or "")}
 
 
 # ---- one host's triage result, after its roles ran ------------------------------------------------------

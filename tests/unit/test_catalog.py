@@ -35,6 +35,7 @@ IMPLEMENTED = {
     "ExtensionConfigParsingFailure": "extension_config_parsing_failure",
     "ExtensionSnapshotBitlockerError": "extension_snapshot_bitlocker_error",
     "ExtensionFailedSnapshotLimitReachedError": "extension_failed_snapshot_limit_reached_error",
+    "ExtensionStuckInDeletionState": "extension_stuck_in_deletion_state",
 }
 # Implemented fixes that only set registry values: nothing disruptive to declare.
 NOT_DISRUPTIVE = {
@@ -319,12 +320,12 @@ def test_filter_functions():
 
     filters = error_codes.FilterModule().filters()
     assert filters["normalize_error_codes"](["vmnotindesirablestate"]) == ["UserErrorVmNotInDesirableState"]
-    # ExtensionStuckInDeletionState: a planned (control-plane) role, skipped unless implemented_only=False
-    assert filters["error_code_roles"](["UserErrorFsFreezeFailed", "ExtensionStuckInDeletionState", 320001]) == [
+    # SnapshotExtensionLoadFailed: a planned role, skipped unless implemented_only=False
+    assert filters["error_code_roles"](["UserErrorFsFreezeFailed", "SnapshotExtensionLoadFailed", 320001]) == [
         "user_error_fs_freeze_failed"
     ]
-    assert filters["error_code_roles"]("ExtensionStuckInDeletionState", implemented_only=False) == [
-        "extension_stuck_in_deletion_state"
+    assert filters["error_code_roles"]("SnapshotExtensionLoadFailed", implemented_only=False) == [
+        "snapshot_extension_load_failed"
     ]
     assert filters["error_code_roles"]([380008]) == ["azure_vm_offline"]
     with pytest.raises(AnsibleFilterError, match="Nope"):

@@ -89,8 +89,8 @@ def test_the_demo_file_and_its_snake_case_twin():
     assert [j["vm_name"] for j in result["unmapped"]] == ["db-legacy-07"]
     assert result["unmapped"][0]["codes"] == ["ResourceNotFound"]  # 320001
     assert [(j["vm_name"], j["unknown_codes"]) for j in result["unknown"]] == [("win-ok-us", ["999999"])]
-    # the same jobs as a registered azure_rm_backupjob_info result (snake_case keys)
-    snake_jobs = {"changed": False, "backup_jobs": [_to_snake(j) for j in jobs]}
+    # the same jobs as a registered azure_rm_backupjob_info result (snake_case keys, under `jobs`)
+    snake_jobs = {"changed": False, "jobs": [_to_snake(j) for j in jobs]}
     assert codes_of(backup_job_findings(snake_jobs, inv)) == codes_of(result)
 
 
@@ -186,7 +186,10 @@ def test_known_and_unknown_codes_in_one_job():
     job = camel("j1", "web01", details=[{"errorCode": 123456}, {"errorCode": VSS}])
     result = backup_job_findings([job], INV)
     assert result["hosts"]["web01"]["codes"] == [VSS] and result["hosts"]["web01"]["error"] == ""
-    assert result["unknown"][0]["unknown_codes"] == ["123456"]
+    # issue 11 item 7a: a code the catalog knows is enough; the other number stays beside it
+    assert result["unknown"] == []
+    assert result["hosts"]["web01"]["job"]["unknown_codes"] == ["123456"]
+    assert result["hosts"]["web01"]["job"]["error_numbers"] == [123456]
 
 
 # ---- newest job per VM, later success ------------------------------------------------------------
@@ -287,7 +290,7 @@ def test_jobs_that_cannot_be_placed_are_reported():
     assert "no triaged inventory host is VM 'vm-gone'" in reasons["ghost"]
     assert "names no VM" in reasons["noname"]
     assert reasons["#2"] == "job #2 is a str, not an object"
-    assert result["summary"] == {"jobs": 3, "hosts": 0, "unmapped": 3, "unknown": 1, "skipped": 0}
+    assert result["summary"] == {"incomplete": False, "jobs": 3, "hosts": 0, "unmapped": 3, "unknown": 1, "skipped": 0}
     assert any(line.startswith("UNMAPPED job ghost (VM vm-gone, ResourceNotFound)") for line in result["lines"])
 
 
@@ -420,24 +423,21 @@ def test_any_json_input_is_a_result_or_a_clear_error(data):
     except _jobs.JobsError as exc:
         assert str(exc)
     else:
-        assert set(result) == {"hosts", "lines", "unmapped", "unknown", "skipped", "summary"}
+        assert set(result) == {"hosts", "lines", "incomplete", "unmapped", "unknown", "skipped", "summary"}
 
 
 # ---- the live query's arguments and a recorded-shape response ------------------------------------------
 def test_live_query_arguments():
     args = backup_job_query({"name": "rsv-prod", "resource_group": "rg-backup"}, SUB)
     assert args["api_version"] == "2024-04-01"
-    path, query = args["url"].split("?", 1)
     vault = "providers/Microsoft.RecoveryServices/vaults/rsv-prod/backupJobs"
-    assert path == f"/subscriptions/{SUB}/resourceGroups/rg-backup/{vault}"
-    assert query == (
-        "$filter=status%20eq%20%27Failed%27%20and%20backupManagementType%20eq%20%27AzureIaasVM%27"
-        "%20and%20operation%20eq%20%27Backup%27"
-    )
+    # the filter is sent once as a parameter (backup_jobs_info); the url carries none (issue 11 item 7b)
+    assert args["url"] == f"/subscriptions/{SUB}/resourceGroups/rg-backup/{vault}"
+    assert args["filter"] == "status eq 'Failed' and backupManagementType eq 'AzureIaasVM' and operation eq 'Backup'"
     other = backup_job_query(
         {"name": "v", "resource_group": "g", "subscription_id": SUB}, None, "2023-02-01", "x eq 'y'"
     )
-    assert other["api_version"] == "2023-02-01" and other["url"].endswith("?$filter=x%20eq%20%27y%27")
+    assert other["api_version"] == "2023-02-01" and other["filter"] == "x eq 'y'" and "?" not in other["url"]
 
 
 @pytest.mark.parametrize(

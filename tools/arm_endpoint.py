@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""A local Azure Resource Manager endpoint for tests and the demo (HTTPS on 127.0.0.1, test CA made at start).
+
+Not shipped in the collection and not Azure: it serves the few REST paths the collection calls, in
+the shapes of the REST specs / SDK models, so the real clients (azure-core's transport, the
+azure.azcollection modules where their SDK is installed) run against it unmodified:
+
+- ``GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{vault}/backupJobs``
+  (Jobs_List, recoveryservicesbackup stable 2024-04-01): requires ``api-version``, reads one ``$filter``
+  (``status eq 'Failed'`` and friends, as the service's OData filter), pages ``page_size`` jobs with an
+  absolute ``nextLink`` that carries ``api-version``, the ``$filter`` and a ``$skipToken``. Any other
+  query parameter (for example azure_rm_resource_info's ``skiptoken``) is ignored, and a request with
+  two ``$filter`` is refused with 400 -- both are recorded in ``requests`` for tests to assert on.
+- a managed-identity token endpoint in the App Service form azure-identity uses when
+  ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` are set (``GET /msi/token?resource=...&api-version=2019-08-01``
+  with header ``X-IDENTITY-HEADER``), answering ``{access_token, expires_on, resource, token_type}``.
+- every ARM call needs ``Authorization: Bearer <a token this endpoint issued>``: 401 ``AuthenticationFailed``
+  otherwise; unknown vaults 404 ``ResourceNotFound``; ``state["throttle"]`` requests answer 429 with
+  ``Retry-After`` and ``state["fail"]`` requests answer 503/500 before the real answer.
+
+State is per instance (one per test): ``ArmEndpoint(state).start()`` ... ``.stop()``.
+Run as a script for the demo: ``arm_endpoint.py --state state.json --port-file port`` serves until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.server
+import ipaddress
+import json
+import os
+import re
+import secrets
+import ssl
+import sys
+import tempfile
+import threading
+from urllib.parse import parse_qs, quote, urlsplit
+
+JOBS_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.RecoveryServices"
+    r"/vaults/(?P<vault>[^/]+)/backupJobs$",
+    re.IGNORECASE,
+)
+ARM_HOST = "management.azure.com"
+COMPUTE = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/virtualMachines"
+VM_PATH = re.compile(
+    COMPUTE + r"/(?P<vm>[^/]+)(?P<rest>/instanceView|/extensions(?:/(?P<ext>[^/]+))?)?$", re.IGNORECASE
+)
+VM_LIST_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/virtualMachines$", re.IGNORECASE
+)
+SUB_LIST_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/(?P<kind>Microsoft\.Authorization/locks|Microsoft\.Compute/restorePointCollections)$",
+    re.IGNORECASE,
+)
+RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)$", re.IGNORECASE)
+_CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
+
+
+def make_ca_and_cert(directory):
+    """A test CA and a server certificate for 127.0.0.1 / localhost signed by it; returns (ca, cert, key) paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vmbackup.azure test CA (local ARM endpoint)")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.DNSName(ARM_HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = tuple(os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key"))
+    with open(paths[0], "wb") as handle:
+        handle.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths[1], "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(paths[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return paths
+
+
+def _matches(job, job_filter):
+    """The service's OData filter on a job, for the ``and``-joined ``eq`` clauses the collection sends."""
+    if not job_filter:
+        return True
+    props = job.get("properties") or {}
+    for clause in re.split(r"\s+and\s+", job_filter, flags=re.IGNORECASE):
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"unsupported $filter clause {clause!r}")
+        field, value = match.groups()
+        if str(props.get(field, "")).casefold() != value.casefold():
+            return False
+    return True
+
+
+def vm_json(vm_id, name, vm):
+    """VirtualMachine (compute spec 2024-07-01): the fields the service always returns for a managed-disk VM."""
+    windows = vm.get("os", "Windows") == "Windows"
+    config = {"provisionVMAgent": vm.get("provision_vm_agent", True)}
+    sub_rg = vm_id.split("/providers/")[0]
+    return {
+        "id": vm_id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.get("location", "westeurope"),
+        "properties": {
+            "vmId": vm.get("vm_id", "0f5d1c39-0000-4000-8000-000000000001"),
+            "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
+            "storageProfile": {
+                "imageReference": {
+                    "publisher": "MicrosoftWindowsServer" if windows else "Canonical",
+                    "offer": "WindowsServer" if windows else "ubuntu-24_04-lts",
+                    "sku": "2022-datacenter" if windows else "server",
+                    "version": "latest",
+                },
+                "osDisk": {
+                    "osType": vm.get("os", "Windows"),
+                    "name": f"{name}-os",
+                    "createOption": "FromImage",
+                    "caching": "ReadWrite",
+                    "managedDisk": {
+                        "storageAccountType": "Premium_LRS",
+                        "id": f"{sub_rg}/providers/Microsoft.Compute/disks/{name}-os",
+                    },
+                    "diskSizeGB": 127 if windows else 30,
+                },
+                "dataDisks": [],
+            },
+            "osProfile": {
+                "computerName": name,
+                "adminUsername": "azureuser",
+                ("windowsConfiguration" if windows else "linuxConfiguration"): config,
+            },
+            "networkProfile": {
+                "networkInterfaces": [{"id": f"{sub_rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic"}]
+            },
+            "diagnosticsProfile": {"bootDiagnostics": {"enabled": False}},
+            "provisioningState": vm.get("provisioning_state", "Succeeded"),
+        },
+    }
+
+
+_DISPLAY = {
+    "running": "VM running",
+    "stopped": "VM stopped",
+    "deallocated": "VM deallocated",
+    "starting": "VM starting",
+    "stopping": "VM stopping",
+    "deallocating": "VM deallocating",
+}
+
+
+def vm_instance_view(vm):
+    """VirtualMachineInstanceView: statuses ProvisioningState/<s> and PowerState/<p> (with displayStatus), vmAgent."""
+    provisioning = vm.get("provisioning_state", "Succeeded")
+    power = vm.get("power_state", "running")
+    statuses = [
+        {
+            "code": f"ProvisioningState/{provisioning.lower()}",
+            "level": "Info",
+            "displayStatus": f"Provisioning {provisioning.lower()}",
+        },
+        {"code": f"PowerState/{power}", "level": "Info", "displayStatus": _DISPLAY.get(power, f"VM {power}")},
+    ]
+    view = {"computerName": vm.get("computer_name", ""), "statuses": statuses, "extensions": []}
+    for ext_name, ext in vm.get("extensions", {}).items():
+        state = ext.get("provisioning_state", "Succeeded")
+        view["extensions"].append(
+            {
+                "name": ext_name,
+                "type": f"{ext.get('publisher', 'Microsoft.Azure.RecoveryServices')}.{ext.get('type', ext_name)}",
+                "typeHandlerVersion": ext.get("type_handler_version", "1.0"),
+                "statuses": [
+                    {
+                        "code": f"ProvisioningState/{state.lower()}",
+                        "level": "Info",
+                        "displayStatus": f"Provisioning {state.lower()}",
+                    }
+                ],
+            }
+        )
+    agent = vm.get("agent_status")
+    if agent:
+        view["vmAgent"] = {
+            "vmAgentVersion": vm.get("agent_version", "2.7.41491.1102"),
+            "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": agent}],
+        }
+    return view
+
+
+def extension_json(vm_id, vm, name):
+    """VirtualMachineExtension (compute spec)."""
+    ext = vm["extensions"][name]
+    return {
+        "id": f"{vm_id}/extensions/{name}",
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "location": vm.get("location", "westeurope"),
+        "properties": {
+            "publisher": ext.get("publisher", "Microsoft.Azure.RecoveryServices"),
+            "type": ext.get("type", name),
+            "typeHandlerVersion": ext.get("type_handler_version", "1.0"),
+            "autoUpgradeMinorVersion": True,
+            "provisioningState": ext.get("provisioning_state", "Succeeded"),
+        },
+    }
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "local-arm/1"
+
+    def log_message(self, *args):  # quiet: tests read `requests`
+        return
+
+    def _send(self, status, body, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", secrets.token_hex(8))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status, code, message, headers=None):
+        self._send(status, {"error": {"code": code, "message": message}}, headers)
+
+    def do_CONNECT(self):  # noqa: N802
+        """The proxy side: a tunnel to management.azure.com ends HERE, in TLS with the test CA; nothing is forwarded."""
+        endpoint = self.server.endpoint
+        host = self.path.rsplit(":", 1)[0].strip("[]").lower()
+        with endpoint.lock:
+            endpoint.requests.append({"method": "CONNECT", "path": self.path, "query": {}, "auth": False})
+        if host != ARM_HOST:
+            self.send_error(403, f"this test proxy serves only {ARM_HOST}")
+            self.close_connection = True
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.connection = endpoint.tls.wrap_socket(self.connection, server_side=True)
+        self.rfile = self.connection.makefile("rb", self.rbufsize)
+        self.wfile = self.connection.makefile("wb", 0)
+        self.close_connection = False
+
+    def do_DELETE(self):  # noqa: N802
+        self.do_GET(method="DELETE")
+
+    def do_GET(self, method="GET"):  # noqa: N802 (http.server's name)
+        endpoint = self.server.endpoint
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        record = {"method": method, "path": parts.path, "query": query, "auth": bool(self.headers.get("Authorization"))}
+        with endpoint.lock:
+            endpoint.requests.append(record)
+        if parts.path == "/msi/token":
+            return self._token(query)
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if token not in endpoint.tokens:
+            return self._error(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid."
+            )
+        with endpoint.lock:
+            state = endpoint.state
+            if state.get("throttle", 0) > 0:
+                state["throttle"] -= 1
+                return self._error(
+                    429,
+                    "TooManyRequests",
+                    "The request is being throttled.",
+                    {"Retry-After": str(state.get("retry_after", 1))},
+                )
+            if state.get("fail", 0) > 0:
+                state["fail"] -= 1
+                return self._error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
+        if method == "GET" and JOBS_PATH.match(parts.path):
+            return self._jobs(JOBS_PATH.match(parts.path), query)
+        if method == "GET" and VM_LIST_PATH.match(parts.path):
+            return self._vm_list(VM_LIST_PATH.match(parts.path), query)
+        if method == "GET" and SUB_LIST_PATH.match(parts.path):
+            match = SUB_LIST_PATH.match(parts.path)
+            key = "locks" if match["kind"].lower().endswith("locks") else "restore_point_collections"
+            return self._send(200, {"value": list(endpoint.state.get(key, []))})
+        if method == "GET" and RG_PATH.match(parts.path):
+            return self._resource_group(RG_PATH.match(parts.path))
+        if VM_PATH.match(parts.path):
+            return self._vm(VM_PATH.match(parts.path), query, method)
+        return self._error(404, "InvalidResourceType", f"No route for {method} {parts.path}")
+
+    # ---- Microsoft.Resources / Microsoft.Compute (shapes: azure-rest-api-specs compute + resources) ----
+    def _resource_group(self, match):
+        endpoint = self.server.endpoint
+        group = endpoint.state.get("resource_groups", {}).get(match["rg"].casefold())
+        if group is None:
+            return self._error(404, "ResourceGroupNotFound", f"Resource group '{match['rg']}' could not be found.")
+        return self._send(200, {
+            "id": f"/subscriptions/{match['sub']}/resourceGroups/{match['rg']}", "name": match["rg"],
+            "type": "Microsoft.Resources/resourceGroups", "location": group.get("location", "westeurope"),
+            "properties": {"provisioningState": "Succeeded"},
+        })  # fmt: skip
+
+    def _vm_list(self, match, query):
+        """VirtualMachines_ListAll; with statusOnly=true each VM carries properties.instanceView. Paged."""
+        endpoint = self.server.endpoint
+        if match["sub"].casefold() != endpoint.state.get("subscription", "").casefold():
+            return self._error(404, "SubscriptionNotFound", f"The subscription '{match['sub']}' could not be found.")
+        status_only = (query.get("statusOnly") or [""])[0].lower() == "true"
+        items = []
+        for key, vm in sorted(endpoint.state.get("vms", {}).items()):
+            rg, name = key.split("/", 1)
+            vm_id = (
+                f"/subscriptions/{match['sub']}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+            )
+            body = vm_json(vm_id, vm.get("name", name), vm)
+            if status_only:
+                body["properties"] = {"instanceView": vm_instance_view(vm)}
+            items.append(body)
+        size = int(endpoint.state.get("page_size", 2))
+        start = int((query.get("$skipToken") or ["0"])[0] or 0)
+        page = {"value": items[start : start + size]}
+        if start + size < len(items):
+            page["nextLink"] = (
+                f"{endpoint.url}{match.group(0)}?api-version={quote(query['api-version'][0])}"
+                f"&statusOnly={'true' if status_only else 'false'}&$skipToken={start + size}"
+            )
+        return self._send(200, page)
+
+    def _vm(self, match, query, method):
+        endpoint = self.server.endpoint
+        key = f"{match['rg']}/{match['vm']}".casefold()
+        with endpoint.lock:
+            vm = endpoint.state.get("vms", {}).get(key)
+            if vm is None:
+                return self._error(
+                    404, "ResourceNotFound",
+                    f"The Resource 'Microsoft.Compute/virtualMachines/{match['vm']}' under resource group"
+                    f" '{match['rg']}' was not found.",
+                )  # fmt: skip
+            vm_id = match.group(0).split("/extensions")[0].split("/instanceView")[0]
+            rest = (match["rest"] or "").lower()
+            if rest == "/instanceview":
+                return self._send(200, vm_instance_view(vm))
+            if rest.startswith("/extensions"):
+                if not match["ext"]:
+                    return self._send(200, {"value": [extension_json(vm_id, vm, n) for n in vm.get("extensions", {})]})
+                name = next((n for n in vm.get("extensions", {}) if n.casefold() == match["ext"].casefold()), None)
+                if method == "DELETE":
+                    if name is None:
+                        return self._send(204, None)
+                    endpoint.deleted.append(f"{key}/{name}")
+                    del vm["extensions"][name]
+                    return self._send(200, None)
+                if name is None:
+                    return self._error(
+                        404, "NotFound", f"The entity was not found in this Azure location ({match['ext']})."
+                    )
+                return self._send(200, extension_json(vm_id, vm, name))
+            if method != "GET":
+                return self._error(405, "MethodNotAllowed", f"{method} on a VM is not served here")
+            body = vm_json(vm_id, match["vm"], vm)
+            if "instanceView" in (query.get("$expand") or [""])[0]:
+                body["properties"]["instanceView"] = vm_instance_view(vm)
+            return self._send(200, body)
+
+    def _token(self, query):
+        endpoint = self.server.endpoint
+        if self.headers.get("X-IDENTITY-HEADER") != endpoint.identity_header:
+            return self._send(401, {"error": "invalid_identity_header"})
+        resource = (query.get("resource") or [""])[0]
+        token = secrets.token_urlsafe(24)
+        endpoint.tokens.add(token)
+        expires = int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600
+        return self._send(
+            200, {"access_token": token, "expires_on": str(expires), "resource": resource, "token_type": "Bearer"}
+        )
+
+    def _jobs(self, match, query):
+        endpoint = self.server.endpoint
+        if not (query.get("api-version") or [""])[0]:
+            return self._error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        filters = query.get("$filter") or []
+        if len(filters) > 1:
+            return self._error(400, "BadRequest", "The query has more than one $filter.")
+        vault = endpoint.state.get("vaults", {}).get(f"{match['rg']}/{match['vault']}".casefold())
+        if vault is None or match["sub"].casefold() != endpoint.state.get("subscription", "").casefold():
+            return self._error(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.RecoveryServices/vaults/{match['vault']}' under resource group"
+                f" '{match['rg']}' was not found.",
+            )
+        try:
+            jobs = [job for job in vault["jobs"] if _matches(job, filters[0] if filters else "")]
+        except ValueError as exc:
+            return self._error(400, "BadRequest", str(exc))
+        size = int(endpoint.state.get("page_size", 2))
+        start = int((query.get("$skipToken") or ["0"])[0] or 0)
+        page = {"value": jobs[start : start + size]}
+        if start + size < len(jobs):
+            link = f"{endpoint.url}{match.group(0)}?api-version={quote((query['api-version'])[0])}"
+            if filters:
+                link += "&$filter=" + quote(filters[0], safe="")
+            page["nextLink"] = link + f"&$skipToken={start + size}"
+        return self._send(200, page)
+
+
+class ArmEndpoint:
+    """One local ARM endpoint: ``start()`` returns self; ``url``, ``ca_path``, ``env()`` for the clients."""
+
+    def __init__(self, state=None, directory=None):
+        self.state = dict(state or {})
+        self.requests, self.tokens, self.deleted = [], set(), []
+        self.lock = threading.Lock()
+        self.identity_header = secrets.token_hex(16)
+        self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="arm-endpoint-")
+        self.directory = directory or self._tmp.name
+        self.ca_path, cert, key = make_ca_and_cert(self.directory)
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.socket = self.tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.endpoint = self
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        # The same endpoint as https://management.azure.com for unmodified clients: an HTTP proxy whose
+        # CONNECT tunnels to that host only, and end here (tools/arm_endpoint.py never connects out).
+        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.proxy.endpoint = self
+        self.proxy_url = f"http://127.0.0.1:{self.proxy.server_address[1]}"
+        self._threads = []
+
+    def start(self):
+        for server in (self.httpd, self.proxy):
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self):
+        for server in (self.httpd, self.proxy):
+            server.shutdown()
+            server.server_close()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def env(self):
+        """Environment for unmodified Azure clients: azure-identity's managed identity (App Service form:
+        IDENTITY_ENDPOINT + IDENTITY_HEADER), https://management.azure.com through the test proxy, the test CA."""
+        return {
+            "IDENTITY_ENDPOINT": f"{self.url}/msi/token",
+            "IDENTITY_HEADER": self.identity_header,
+            "HTTPS_PROXY": self.proxy_url,
+            "https_proxy": self.proxy_url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "REQUESTS_CA_BUNDLE": self.ca_path,
+            "SSL_CERT_FILE": self.ca_path,
+            "AZURE_SUBSCRIPTION_ID": self.state.get("subscription", ""),
+        }
+
+    def token(self):
+        """A token as the token endpoint would issue it (for clients that do not fetch their own)."""
+        token = secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        return token
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--state", required=True, help="JSON file with the endpoint's state")
+    parser.add_argument("--info", required=True, help="write {url, ca_path, env} here once serving")
+    parser.add_argument("--dir", required=True, help="directory for the test CA and server key")
+    args = parser.parse_args(argv)
+    with open(args.state, encoding="utf-8") as handle:
+        endpoint = ArmEndpoint(json.load(handle), directory=args.dir).start()
+    with open(args.info, "w", encoding="utf-8") as handle:
+        json.dump({"url": endpoint.url, "ca_path": endpoint.ca_path, "env": endpoint.env()}, handle)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        endpoint.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
