@@ -16,7 +16,14 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import Co
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._html import render_html
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as normalize_language
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._junit import build_junit
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, host_result, is_waived, table
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import (
+    FAIL_ON,
+    build_report,
+    host_result,
+    is_waived,
+    table,
+    verdict,
+)
 
 FORMATS = ("json", "junit", "html")
 EXTENSIONS = {"json": "json", "junit": "junit.xml", "html": "html"}
@@ -34,6 +41,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "scan", "choices": ["scan", "remediate", "triage"]},
     "triage": {"type": "dict"},
     "check": {"type": "bool", "default": False},
+    "fail_on": {"type": "str", "default": "never", "choices": list(FAIL_ON)},
 }
 
 VERSION = "0.1.0"
@@ -153,6 +161,7 @@ class ActionModule(ActionBase):
             table=table(report),
             stats=stats(report, paths),
             report=report,
+            verdict=verdict(report, args["fail_on"]),
         )
         return result
 

@@ -27,6 +27,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import (
     controls,
     select_by_tags,
 )
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import RoleVarsError
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     ProbeError,
     probe_args,
@@ -122,9 +123,14 @@ class ActionModule(ActionBase):
         checks = {code: check for code, check in checks.items() if code in selected and code not in found["disabled"]}
 
         # What each fix role would do with this host's variables; explicit options win.
-        options = {}
+        # Typed by the role's argument spec, as the role reads them; a value that does not fit makes
+        # that code's finding an error naming the variable (the role would refuse it too).
+        options, bad_options = {}, {}
         for code in checks:
-            options[code] = options_from_vars(code, lookup_var)
+            try:
+                options[code] = options_from_vars(code, lookup_var)
+            except RoleVarsError as exc:
+                options[code], bad_options[code] = {}, exc
             options[code].update(explicit.get(code) or {})
 
         os_family = self._os_family()
@@ -153,6 +159,12 @@ class ActionModule(ActionBase):
                 for code, spec in checks.items()
             ]
 
+        findings = [
+            evaluation_error(f["error_code"], bad_options[f["error_code"]])
+            if f["error_code"] in bad_options and f["status"] != "not_applicable"
+            else f
+            for f in findings
+        ]
         findings = apply_waivers(findings, found["waivers"])
         for finding in findings:
             entry = lookup(finding["error_code"])

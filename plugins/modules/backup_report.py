@@ -90,6 +90,16 @@ options:
         had no known code, or were skipped, written as the report's top-level C(triage) object.
       - A host's C(job) (the failed Azure Backup job that named its codes) is read from its result.
     type: dict
+  fail_on:
+    description:
+      - Which outcome the returned RV(verdict) names, for a later task that ends the run with a non-zero
+        exit status (C(vmbackup_fail_on) in the playbooks). The report is written in every case.
+      - V(error) -- a host was unreachable, could not be fully checked, or a fix failed (an error outranks
+        a change). V(fail) -- that, or a host would fail backup. V(never) -- neither.
+      - A report of no host at all always has a verdict: a run that matched no host is never a clean fleet.
+    type: str
+    default: never
+    choices: [fail, error, never]
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -162,6 +172,12 @@ table:
   returned: success
   type: list
   elements: str
+verdict:
+  description:
+    - Why the run should exit non-zero under O(fail_on), or an empty string. See the C(vmbackup_fail_on)
+      variable of the playbooks.
+  returned: success
+  type: str
 report:
   description: The report as written.
   returned: success

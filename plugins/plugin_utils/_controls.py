@@ -34,6 +34,17 @@ class ControlError(ValueError):
     """A switch or a waiver is malformed; the message names the variable."""
 
 
+def var_lookup(host_vars):
+    """``lookup_var(name)`` over a host's variables (a mapping): the value, or KeyError when unset."""
+
+    def lookup_var(name):
+        if name not in host_vars:
+            raise KeyError(name)
+        return host_vars[name]
+
+    return lookup_var
+
+
 def disable_var(code: str) -> str:
     """The per-code switch variable, e.g. ``vmbackup_disable_extension_failed_vss_writer_in_bad_state``."""
     return DISABLE_VAR_PREFIX + snake_case(lookup(code).code)

@@ -18,6 +18,8 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import t
 #    top-level language and check_mode (every schema_version 1 report is a valid version 2 report).
 SCHEMA_VERSION = 2
 STATUSES = ("fail", "error", "pass", "not_applicable")
+# vmbackup_fail_on: which outcome makes the run exit non-zero (after the report is written).
+FAIL_ON = ("fail", "error", "never")
 FINDING_KEYS = ("error_code", "status", "detail", "fix", "doc_url")
 
 
@@ -213,3 +215,27 @@ def table(report: dict, width: int = 100) -> list[str]:
         last += t(lang, "table.waived", waived=summary["waived"])
     lines.append(last)
     return lines
+
+
+def verdict(report: dict, fail_on: str) -> str:
+    """Why the run must exit non-zero under ``fail_on`` (``vmbackup_fail_on``), or ``""``.
+
+    ``error``: a host could not be reached or fully checked, or a fix failed. ``fail``: that, or a
+    host would fail backup. ``never``: only a run that matched no host at all. A run that matched no
+    host always fails: an empty inventory or a mistyped pattern must not look like a clean fleet.
+    """
+    if fail_on not in FAIL_ON:
+        raise ValueError(f"vmbackup_fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    summary = report["summary"]
+    # Triage reports the hosts that have a failed job: none is a clean answer (the playbook itself
+    # fails when its pattern matched no host).
+    if not summary["hosts"] and report.get("mode") != "triage":
+        return "the run matched no host: check the inventory (-i), vmbackup_hosts and --limit"
+    reasons = []
+    if fail_on in ("fail", "error") and summary["hosts_with_errors"]:
+        reasons.append(f"{summary['hosts_with_errors']} host(s) unreachable, not fully checked or with a failed fix")
+    if fail_on == "fail" and summary["hosts_failing"]:
+        reasons.append(f"{summary['hosts_failing']} host(s) would fail backup")
+    if not reasons:
+        return ""
+    return f"vmbackup_fail_on={fail_on}: " + "; ".join(reasons) + " (the report is written)"
