@@ -96,8 +96,11 @@ def build_report(
             waived += is_waived(finding)
 
     def counts(finding, status):
-        # A finding the remediate run changed is not counted: its fix ran (a new scan confirms it).
-        return finding["status"] == status and not is_waived(finding) and not finding.get("changed")
+        # A failing finding the remediate run changed is not counted: its fix ran (a new scan confirms it).
+        # An error always counts, changed or not: a fix that failed after changing something is an error.
+        if finding["status"] != status or is_waived(finding):
+            return False
+        return status == "error" or not finding.get("changed")
 
     failing = [e["host"] for e in entries if any(counts(f, "fail") for f in e["findings"])]
     problems = [e["host"] for e in entries if e["error"] or any(counts(f, "error") for f in e["findings"])]
@@ -183,9 +186,9 @@ def table(report: dict, width: int = 100) -> list[str]:
         "-" * min(width, 100),
     ]
     for entry in report["hosts"]:
-        live = [f for f in entry["findings"] if not is_waived(f) and not f.get("changed")]
-        failing = [f["error_code"] for f in live if f["status"] == "fail"]
-        errors = [f["error_code"] for f in live if f["status"] == "error"]
+        live = [f for f in entry["findings"] if not is_waived(f)]
+        failing = [f["error_code"] for f in live if f["status"] == "fail" and not f.get("changed")]
+        errors = [f["error_code"] for f in live if f["status"] == "error"]  # an error outranks a change
         changed = [f["error_code"] for f in entry["findings"] if f.get("changed")]
         waived = [f["error_code"] for f in entry["findings"] if is_waived(f)]
         if not entry["reachable"] or entry["error"]:

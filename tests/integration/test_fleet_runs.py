@@ -216,3 +216,26 @@ def test_a_survey_list_as_text_is_rejected_by_scan_and_remediate_alike(fleet, tm
 def test_a_survey_multiple_select_list_is_read_as_the_role_reads_it(fleet, tmp_path):
     scan, check = scan_and_check(fleet, tmp_path, extra={RESTART: "true", ALLOWED: ["VSS", "SQLWriter"]})
     assert allowed(scan) == allowed(check) == ["SQLWriter", "VSS"]
+
+
+def test_a_fix_that_failed_after_changing_something_is_an_error_and_the_run_exits_non_zero(sim_fleet, tmp_path):
+    """Issue 10 item 1: remediate vss_stuck_fr-FR.yml, restart opted in (CryptSvc restarts, the writer stays failed)."""
+    inventory, states = sim_fleet({"win-fr": "vss_stuck_fr-FR.yml"})
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        extra_vars={
+            "vmbackup_error_codes": [VSS],
+            RESTART: True,
+            "extension_failed_vss_writer_in_bad_state_settle_timeout": 1,
+            "vmbackup_report_dir": str(tmp_path),
+        },
+    )
+    assert proc.returncode != 0 and "with a failed fix" in proc.stdout, proc.stdout[-3000:]
+    with open(tmp_path / "vmbackup-remediate.json", encoding="utf-8") as handle:
+        report = json.load(handle)
+    assert report["summary"]["hosts_with_errors"] == 1
+    row = next(line for line in proc.stdout.splitlines() if line.strip().strip('"').startswith("win-fr "))
+    assert "ERROR" in row and "CHANGED" not in row
+    assert "ERROR" in (tmp_path / "vmbackup-remediate.html").read_text(encoding="utf-8")
+    assert "<error" in (tmp_path / "vmbackup-remediate.junit.xml").read_text(encoding="utf-8")
