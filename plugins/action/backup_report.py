@@ -132,26 +132,35 @@ class ActionModule(ActionBase):
                     value = hostvars[host].get(args["result_var"])
                     if value is not None:
                         results[host] = self._templar.template(value)
-        report = build_report(
-            args["hosts"],
-            results,
-            mode=args["mode"],
-            version=VERSION,
-            language=lang,
-            triage=args["triage"],
-            check_mode=args["check"],
-        )
-        renderers = {
-            "json": lambda: json.dumps(report, indent=2, sort_keys=False) + "\n",
-            "junit": lambda: build_junit(report),
-            "html": lambda: render_html(report),
-        }
+        # Build and render every format before writing any: malformed results write nothing at all.
+        try:
+            report = build_report(
+                args["hosts"],
+                results,
+                mode=args["mode"],
+                version=VERSION,
+                language=lang,
+                triage=args["triage"],
+                check_mode=args["check"],
+            )
+            texts = {
+                "json": json.dumps(report, indent=2, sort_keys=False) + "\n",
+                "junit": build_junit(report),
+                "html": render_html(report),
+            }
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result.update(failed=True, msg=f"results are malformed, no report written: {to_text(exc)}")
+            return result
+        written = []
         for fmt, path in paths.items():
             try:
-                _write_atomic(path, renderers[fmt]())
+                _write_atomic(path, texts[fmt])
             except OSError as exc:
+                for done in written:  # all or none: remove the files this run already wrote
+                    os.unlink(done)
                 result.update(failed=True, msg=f"could not write the {fmt} report to {path}: {to_text(exc)}")
                 return result
+            written.append(path)
         paths = {fmt: os.path.abspath(path) for fmt, path in paths.items()}
         result.update(
             changed=False,

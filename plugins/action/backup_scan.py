@@ -8,7 +8,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup, normalize_codes
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     probe_parameters,
     validate_endpoint_names,
@@ -27,6 +27,8 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import (
     controls,
     select_by_tags,
 )
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import GuestOsError, guest_os
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._redact import redact
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import RoleVarsError
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     ProbeError,
@@ -48,9 +50,13 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
 
-    def _os_family(self) -> str:
-        # The same test ansible.windows uses: Windows hosts run the PowerShell shell.
-        return "windows" if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell" else "linux"
+    def _os_family(self, task_vars: dict) -> str:
+        # The collection's one OS detector (plugin_utils/_guest_os.py): vmbackup_os first, then the shell the
+        # connection really uses (powershell or cmd: Windows, as ansible.windows tells them), as guest_os does.
+        host_vars = {name: task_vars[name] for name in ("vmbackup_os",) if name in task_vars}
+        if host_vars:
+            host_vars["vmbackup_os"] = self._templar.template(host_vars["vmbackup_os"])
+        return guest_os(host_vars, getattr(self._connection._shell, "SHELL_FAMILY", "") or "sh")
 
     def _gather_windows(self, task_vars: dict, parameters: dict | None = None) -> dict:
         res = self._execute_module(
@@ -97,10 +103,14 @@ class ActionModule(ActionBase):
 
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
-            for code in args["codes"]:
-                lookup(code)
+            # the codes as given (before the list conversion of the argument spec), read as remediate.yml
+            # reads them: blank means every code, a string of separators is refused (normalize_codes)
+            args["codes"] = normalize_codes(self._task.args.get("codes"))
             for code in args["options"]:
                 lookup(code)
+        except ValueError as exc:
+            result.update(failed=True, msg=f"codes: {to_text(exc)}")
+            return result
         except KeyError as exc:
             result.update(failed=True, msg=to_text(exc.args[0] if exc.args else exc))
             return result
@@ -133,7 +143,11 @@ class ActionModule(ActionBase):
                 options[code], bad_options[code] = {}, exc
             options[code].update(explicit.get(code) or {})
 
-        os_family = self._os_family()
+        try:
+            os_family = self._os_family(task_vars)
+        except GuestOsError as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return result
         wanted = {family for spec in checks.values() for family in families(spec)}
         executions = 0
         try:
@@ -165,7 +179,7 @@ class ActionModule(ActionBase):
             else f
             for f in findings
         ]
-        findings = apply_waivers(findings, found["waivers"])
+        findings = redact(apply_waivers(findings, found["waivers"]))  # no signed URL in the fix text
         for finding in findings:
             entry = lookup(finding["error_code"])
             finding.setdefault("doc_url", entry.get("doc_url", ""))

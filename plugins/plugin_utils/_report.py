@@ -13,6 +13,7 @@ import unicodedata
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import doc_url as _doc_url
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as _language
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import t
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._redact import redact, redact_text
 
 # 2: optional finding.waiver / finding.changed, host.disabled, summary.waived / hosts_changed,
 #    top-level language and check_mode (every schema_version 1 report is a valid version 2 report).
@@ -24,6 +25,7 @@ FINDING_KEYS = ("error_code", "status", "detail", "fix", "doc_url")
 
 
 def _clean_finding(finding: dict, lang: str = "en") -> dict:
+    finding = redact(finding)  # no signed URL (SAS) or URL credentials in any report text
     out = {key: str(finding.get(key) or "") for key in FINDING_KEYS}
     out["status"] = finding.get("status") if finding.get("status") in STATUSES else "error"
     out["doc_url"] = _doc_url(out["error_code"], lang, out["doc_url"])
@@ -56,19 +58,35 @@ def host_entry(host: str, result: dict | None, lang: str = "en") -> dict:
             "findings": [],
         }
     if result.get("unreachable"):
-        return {"host": host, "os": "unknown", "reachable": False, "error": str(result.get("msg", "")), "findings": []}
+        error = redact_text(str(result.get("msg", "")))
+        return {"host": host, "os": "unknown", "reachable": False, "error": error, "findings": []}
     if result.get("failed") and not result.get("findings"):
-        return {"host": host, "os": "unknown", "reachable": True, "error": str(result.get("msg", "")), "findings": []}
+        error = redact_text(str(result.get("msg", "")))
+        return {"host": host, "os": "unknown", "reachable": True, "error": error, "findings": []}
     entry = {
         "host": host,
         "os": result.get("os_family", "unknown"),
         "reachable": True,
-        "error": str(result.get("host_error") or ""),
+        "error": redact_text(str(result.get("host_error") or "")),
         "findings": [_clean_finding(f, lang) for f in result.get("findings") or []],
     }
     if result.get("disabled"):
         entry["disabled"] = [str(code) for code in result["disabled"]]
     return entry
+
+
+def _check_results(results) -> None:
+    """Refuse results that are not ``{host: registered result}``, naming the host (ValueError)."""
+    if not isinstance(results, dict):
+        raise ValueError(f"results must be a dict of host to registered result, got {type(results).__name__}")
+    for host, result in results.items():
+        if result is None:
+            continue
+        if not isinstance(result, dict):
+            raise ValueError(f"results[{host!r}] must be a registered result (a dict), got {type(result).__name__}")
+        findings = result.get("findings")
+        if findings is not None and (not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings)):
+            raise ValueError(f"results[{host!r}].findings must be a list of findings (dicts)")
 
 
 def build_report(
@@ -83,11 +101,12 @@ def build_report(
     check_mode: bool = False,
 ) -> dict:
     lang = _language(language)
+    _check_results(results)
     entries = [host_entry(host, results.get(host), lang) for host in hosts]
     for entry in entries:  # triage: the failed Azure Backup job that named the host's codes
         job = (results.get(entry["host"]) or {}).get("job")
         if isinstance(job, dict):
-            entry["job"] = job
+            entry["job"] = redact(job)
     by_status = dict.fromkeys(STATUSES, 0)
     waived = 0
     for entry in entries:
@@ -122,7 +141,7 @@ def build_report(
             "findings": by_status,
         },
         "hosts": entries,
-        **({"triage": triage} if triage is not None else {}),
+        **({"triage": redact(triage)} if triage is not None else {}),
     }
 
 

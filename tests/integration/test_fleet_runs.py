@@ -239,3 +239,124 @@ def test_a_fix_that_failed_after_changing_something_is_an_error_and_the_run_exit
     assert "ERROR" in row and "CHANGED" not in row
     assert "ERROR" in (tmp_path / "vmbackup-remediate.html").read_text(encoding="utf-8")
     assert "<error" in (tmp_path / "vmbackup-remediate.junit.xml").read_text(encoding="utf-8")
+
+
+# Issue 10 items 5, 6, 11 at the playbook level.
+def report_codes(path):
+    with open(path, encoding="utf-8") as handle:
+        host = json.load(handle)["hosts"][0]
+    return {f["error_code"] for f in host["findings"]}, host.get("disabled", [])
+
+
+@pytest.mark.parametrize(
+    "name", [f"vmbackup_disable_{VSS}", "vmbackup_disable_extension_failed_vss_writer_in_bad_state"]
+)
+def test_both_spellings_of_a_switch_are_honoured_by_scan_and_remediate(fleet, tmp_path, name):
+    inventory, states = fleet
+    proc = run_playbook(
+        inventory,
+        "playbooks/scan.yml",
+        "-l",
+        "win-bad",
+        "-e",
+        f"{name}=true",
+        extra_vars={"vmbackup_report_dir": str(tmp_path / "s")},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    codes, disabled = report_codes(tmp_path / "s" / "vmbackup-scan.json")
+    assert VSS not in codes and disabled == [VSS]
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        "-l",
+        "win-bad",
+        "-e",
+        f"{name}=true",
+        extra_vars={
+            "vmbackup_report_dir": str(tmp_path / "r"),
+            "vmbackup_error_codes": [VSS],
+            RESTART: True,
+            "vmbackup_fail_on": "never",
+        },
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    codes, disabled = report_codes(tmp_path / "r" / "vmbackup-remediate.json")
+    assert VSS not in codes and disabled == [VSS]
+    with open(f"{states['win-bad']}.log.jsonl", encoding="utf-8") as handle:
+        assert len(handle.readlines()) == 1  # the scan's probe only: remediate ran no VSS fix
+
+
+def test_an_unknown_switch_fails_naming_the_variable(fleet, tmp_path):
+    inventory, dummy = fleet
+    proc = run_playbook(
+        inventory,
+        "playbooks/scan.yml",
+        "-e",
+        "vmbackup_disable_NoSuchCode=true",
+        extra_vars={"vmbackup_report_dir": str(tmp_path)},
+    )
+    assert proc.returncode != 0 and "vmbackup_disable_NoSuchCode" in proc.stdout
+
+
+@pytest.mark.parametrize("playbook", ["scan", "remediate"])
+def test_error_codes_of_separators_only_fail_before_any_host_is_contacted(fleet, tmp_path, playbook):
+    inventory, states = fleet
+    proc = run_playbook(
+        inventory,
+        f"playbooks/{playbook}.yml",
+        "-e",
+        "vmbackup_error_codes=,",
+        extra_vars={"vmbackup_report_dir": str(tmp_path)},
+    )
+    assert proc.returncode != 0 and "name no code" in proc.stdout, proc.stdout[-3000:]
+    assert contacted(states) == set()
+
+
+def test_blank_error_codes_scan_every_code(fleet, tmp_path):
+    inventory, dummy = fleet
+    proc = run_playbook(
+        inventory,
+        "playbooks/scan.yml",
+        "-l",
+        "win-ok",
+        "-e",
+        "vmbackup_error_codes=",
+        extra_vars={"vmbackup_report_dir": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    codes, dummy = report_codes(tmp_path / "vmbackup-scan.json")
+    assert VSS in codes and "UserErrorFsFreezeFailed" in codes and len(codes) > 10
+
+
+def test_a_signed_msi_url_never_reaches_the_scan_output_or_a_report(sim_fleet, tmp_path):
+    inventory, dummy = sim_fleet({"win-agent": "agent_outdated.yml"})
+    sas = "https://contoso.blob.core.windows.net/a/WindowsAzureVmAgent.msi?sv=2024-08-04&sp=r&sig=S3cr3tSig%3D"
+    extra = {
+        "vm_agent_not_running_msi_path": sas,
+        "vm_agent_not_running_install": True,
+        "no_vm_agent_msi_path": sas,
+        "azure_vm_offline_msi_path": sas,
+        "user_error_vm_provisioning_state_failed_msi_path": sas,
+        "vmbackup_report_dir": str(tmp_path),
+        "vmbackup_fail_on": "never",
+    }
+    proc = run_playbook(inventory, "playbooks/scan.yml", "-v", extra_vars=extra)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "WindowsAzureVmAgent.msi" in (tmp_path / "vmbackup-scan.json").read_text(encoding="utf-8")
+    for text in [proc.stdout.split("TASK [Scan | write the reports")[1]] + [
+        p.read_text(encoding="utf-8") for p in tmp_path.iterdir()
+    ]:
+        assert "S3cr3tSig" not in text and "sig=" not in text
+
+
+def test_backup_report_given_malformed_results_writes_nothing(tmp_path):
+    book = tmp_path / "report.yml"
+    book.write_text(
+        "- name: Report from malformed results\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Write the report\n      vmbackup.azure.backup_report:\n        hosts: [w1, w2]\n"
+        "        results: {w1: {os_family: windows, findings: []}, w2: not-a-result}\n"
+        f"        dir: {tmp_path / 'out'}\n"
+    )
+    proc = run_playbook("localhost,", book)
+    assert proc.returncode != 0 and "results['w2'] must be a registered result" in proc.stdout, proc.stdout[-3000:]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
