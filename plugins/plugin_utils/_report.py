@@ -181,15 +181,23 @@ def host_result(os_family: str, outcomes: dict, controls: dict | None = None, *,
     return {"os_family": os_family, "findings": findings, "disabled": list(controls.get("disabled") or [])}
 
 
+def _cell(ch: str) -> int:
+    """Terminal columns of one character: East Asian wide / fullwidth take two; combining marks and
+    format characters (zero-width space, joiners, direction marks) none -- as wcwidth(3) counts them."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
 def _cells(text: str) -> int:
-    """Terminal columns of ``text`` (East Asian wide characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Terminal columns of ``text``."""
+    return sum(_cell(ch) for ch in text)
 
 
 def _pad(text: str, cells: int) -> str:
     out, used = "", 0
     for ch in text:
-        width = _cells(ch)
+        width = _cell(ch)
         if used + width > cells:
             break
         out, used = out + ch, used + width
