@@ -21,6 +21,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import (
     build_report,
     host_result,
     is_waived,
+    merge_reports,
     table,
     verdict,
 )
@@ -29,7 +30,8 @@ FORMATS = ("json", "junit", "html")
 EXTENSIONS = {"json": "json", "junit": "junit.xml", "html": "html"}
 
 ARGUMENT_SPEC = {
-    "hosts": {"type": "list", "elements": "str", "required": True},
+    "hosts": {"type": "list", "elements": "str"},
+    "merge": {"type": "list", "elements": "path"},
     "results": {"type": "dict"},
     "result_var": {"type": "str", "default": "vmbackup_scan_result"},
     "fix_results": {"type": "bool"},
@@ -115,6 +117,11 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg=f"format {fmt} needs dir: only the JSON report has its own path")
                 return result
 
+        if args["merge"] is not None:
+            return self._merge(result, args, paths)
+        if args["hosts"] is None:
+            result.update(failed=True, msg="backup_report needs hosts (or merge: the slice reports to merge)")
+            return result
         results = args["results"]
         hostvars = (task_vars or {}).get("hostvars", {})
         fix_results = args["fix_results"] if args["fix_results"] is not None else args["mode"] == "remediate"
@@ -143,6 +150,33 @@ class ActionModule(ActionBase):
                 triage=args["triage"],
                 check_mode=args["check"],
             )
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result.update(failed=True, msg=f"results are malformed, no report written: {to_text(exc)}")
+            return result
+        return self._write(result, report, paths, args["fail_on"])
+
+    def _merge(self, result, args, paths):
+        """merge: several slice reports (JSON) in, one fleet report out, in every format asked for."""
+        reports = []
+        for path in args["merge"]:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    reports.append(json.load(handle))
+            except (OSError, ValueError) as exc:
+                result.update(failed=True, msg=f"merge: could not read the slice report {path}: {to_text(exc)}")
+                return result
+        try:
+            report = merge_reports(reports, args["hosts"], version=VERSION)
+        except (ValueError, TypeError, KeyError) as exc:
+            result.update(failed=True, msg=f"merge: {to_text(exc)}")
+            return result
+        if report["mode"] != args["mode"]:  # the files are named after the mode
+            result.update(failed=True, msg=f"merge: the slice reports are {report['mode']} reports: set mode to it")
+            return result
+        return self._write(result, report, paths, args["fail_on"])
+
+    def _write(self, result, report, paths, fail_on):
+        try:
             texts = {
                 "json": json.dumps(report, indent=2, sort_keys=False) + "\n",
                 "junit": build_junit(report),
@@ -170,7 +204,7 @@ class ActionModule(ActionBase):
             table=table(report),
             stats=stats(report, paths),
             report=report,
-            verdict=verdict(report, args["fail_on"]),
+            verdict=verdict(report, fail_on),
         )
         return result
 

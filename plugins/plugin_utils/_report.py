@@ -107,6 +107,11 @@ def build_report(
         job = (results.get(entry["host"]) or {}).get("job")
         if isinstance(job, dict):
             entry["job"] = redact(job)
+    return assemble(entries, mode=mode, version=version, now=now, lang=lang, triage=triage, check_mode=check_mode)
+
+
+def assemble(entries: list[dict], *, mode, version="", now=None, lang="en", triage=None, check_mode=False) -> dict:
+    """The report of host entries (``host_entry``'s shape): the one place the summary is counted."""
     by_status = dict.fromkeys(STATUSES, 0)
     waived = 0
     for entry in entries:
@@ -269,3 +274,52 @@ def verdict(report: dict, fail_on: str) -> str:
     if not reasons:
         return ""
     return f"vmbackup_fail_on={fail_on}: " + "; ".join(reasons) + " (the report is written)"
+
+
+def merge_reports(reports: list[dict], hosts: list[str] | None = None, *, version: str = "", now=None) -> dict:
+    """One fleet report from the reports of the slices of a sliced job (AWX job slicing).
+
+    The slices must agree on mode, language and check mode, and no host may be in two slices.
+    ``hosts`` (e.g. the inventory's hosts in order) orders the merged report; a host of ``hosts`` that no
+    slice reported (a slice that never ran) is reported without a result, never dropped. Without
+    ``hosts``, the slices' hosts in slice order. The summary is counted again (``assemble``), so the
+    merged report is the report the fleet scanned at once would have given. Raises ValueError.
+    """
+    if not reports:
+        raise ValueError("merge needs at least one slice report")
+    first = reports[0]
+    for key in ("mode", "language", "check_mode"):
+        values = {str(r.get(key)) for r in reports}
+        if len(values) > 1:
+            raise ValueError(f"the slice reports differ in {key}: {', '.join(sorted(values))}")
+    entries: dict[str, dict] = {}
+    for index, report in enumerate(reports):
+        if not isinstance(report, dict) or not isinstance(report.get("hosts"), list):
+            raise ValueError(f"slice report {index + 1} is not a vmbackup.azure report (no hosts list)")
+        for entry in report["hosts"]:
+            if entry["host"] in entries:
+                raise ValueError(f"host {entry['host']} is in two slice reports")
+            entries[entry["host"]] = entry
+    order = list(hosts) if hosts is not None else list(entries)
+    lang = first.get("language", "en")
+    merged = [entries.get(host) or host_entry(host, None, lang) for host in order]
+    triage = None
+    if first.get("triage") is not None:
+        triage = {}
+        for report in reports:
+            for key, value in (report.get("triage") or {}).items():
+                if isinstance(value, list):
+                    triage[key] = triage.get(key, []) + value
+                elif isinstance(value, dict) and key == "summary":
+                    triage[key] = {k: triage.get(key, {}).get(k, 0) + v for k, v in value.items()}
+                else:
+                    triage.setdefault(key, value)
+    return assemble(
+        merged,
+        mode=first.get("mode", "scan"),
+        version=version,
+        now=now,
+        lang=lang,
+        triage=triage,
+        check_mode=bool(first.get("check_mode")),
+    )

@@ -30,6 +30,8 @@ NOT_RUN = {
     "make demo": "builds a real Linux test host (sshd, loop device) and runs the playbooks below; run by `make demo`",
     "az ": "needs Azure and the az CLI (nothing here talks to Azure)",
     "export AZURE_": "Azure credentials (nothing here talks to Azure)",
+    "ansible-playbook -i inventory.yml vmbackup.azure.merge": "needs slice reports on shared storage "
+    "(tests/integration/test_merge_slices.py merges real slices)",
     "ansible-builder build": "needs podman or docker (tests/unit/test_ee_and_examples.py checks the build context)",
     "ansible-galaxy collection build --output-path context-collections": "the EE build's first step "
     "(docs/guides/awx.md); the same build runs in tests/integration/test_packaging.py",
