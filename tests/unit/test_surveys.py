@@ -33,7 +33,9 @@ def load(playbook):
 
 
 def test_the_survey_files_are_current():
-    proc = subprocess.run([sys.executable, "tools/gen_surveys.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "tools/gen_surveys.py", "--check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -41,7 +41,7 @@ HOSTS = {
 def test_columns_start_at_the_same_display_column_on_every_row(language):
     report = build_report(list(HOSTS), HOSTS, language=language)
     lines = table(report)
-    header, rows = lines[0], [line for line in lines[2:-2]]
+    header, rows = lines[0], lines[2:-2]
     assert len(rows) == len(HOSTS)
 
     for row in [header, *rows]:
