@@ -38,7 +38,8 @@ OUTSIDE = re.compile(r"/work/|\.\./shared|\.\./seed")
 
 def text_files():
     for top, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        # hidden directories (.git, .venv*, .ansible, .collections ...) are tools' state, not our files
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
         for name in files:
             path = os.path.join(top, name)
             rel = os.path.relpath(path, ROOT)
