@@ -18,6 +18,7 @@ import argparse
 import glob
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def banner(text: str) -> None:
 
 def playbook(inventory: str, name: str, *extra: str) -> None:
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, os.path.join("playbooks", name), *extra]
-    print("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
+    # quoted, so the printed command can be pasted into a shell as it is
+    print("$ " + shlex.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
 
@@ -141,6 +143,10 @@ def main() -> int:
             f"vmbackup_triage_jobs_file={os.path.join(ROOT, 'demo', 'jobs-failed.json')}",
             "-e",
             f"vmbackup_report_path={triage}",
+            # the demo's jobs include one with a code the catalog does not know, on purpose: by default
+            # (vmbackup_fail_on=error) that host counts as not fully checked and the run exits non-zero
+            "-e",
+            "vmbackup_fail_on=never",
         )
         print_triage(triage)
 

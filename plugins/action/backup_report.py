@@ -16,13 +16,22 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import Co
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._html import render_html
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as normalize_language
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._junit import build_junit
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import build_report, host_result, is_waived, table
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import (
+    FAIL_ON,
+    build_report,
+    host_result,
+    is_waived,
+    merge_reports,
+    table,
+    verdict,
+)
 
 FORMATS = ("json", "junit", "html")
 EXTENSIONS = {"json": "json", "junit": "junit.xml", "html": "html"}
 
 ARGUMENT_SPEC = {
-    "hosts": {"type": "list", "elements": "str", "required": True},
+    "hosts": {"type": "list", "elements": "str"},
+    "merge": {"type": "list", "elements": "path"},
     "results": {"type": "dict"},
     "result_var": {"type": "str", "default": "vmbackup_scan_result"},
     "fix_results": {"type": "bool"},
@@ -39,6 +48,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "scan", "choices": ["scan", "remediate", "triage"]},
     "triage": {"type": "dict"},
     "check": {"type": "bool", "default": False},
+    "fail_on": {"type": "str", "default": "never", "choices": list(FAIL_ON)},
 }
 
 VERSION = "0.1.0"
@@ -135,6 +145,11 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg=f"format {fmt} needs dir: only the JSON report has its own path")
                 return result
 
+        if args["merge"] is not None:
+            return self._merge(result, args, paths)
+        if args["hosts"] is None:
+            result.update(failed=True, msg="backup_report needs hosts (or merge: the slice reports to merge)")
+            return result
         results = args["results"]
         hostvars = (task_vars or {}).get("hostvars", {})
         fix_results = args["fix_results"] if args["fix_results"] is not None else args["mode"] == "remediate"
@@ -152,26 +167,62 @@ class ActionModule(ActionBase):
                     value = hostvars[host].get(args["result_var"])
                     if value is not None:
                         results[host] = self._templar.template(value)
-        report = build_report(
-            args["hosts"],
-            results,
-            mode=args["mode"],
-            version=VERSION,
-            language=lang,
-            triage=args["triage"],
-            check_mode=args["check"],
-        )
-        renderers = {
-            "json": lambda: json.dumps(report, indent=2, sort_keys=False) + "\n",
-            "junit": lambda: build_junit(report),
-            "html": lambda: render_html(report),
-        }
+        # Build and render every format before writing any: malformed results write nothing at all.
+        try:
+            report = build_report(
+                args["hosts"],
+                results,
+                mode=args["mode"],
+                version=VERSION,
+                language=lang,
+                triage=args["triage"],
+                check_mode=args["check"],
+            )
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result.update(failed=True, msg=f"results are malformed, no report written: {to_text(exc)}")
+            return result
+        return self._write(result, report, paths, args["fail_on"])
+
+    def _merge(self, result, args, paths):
+        """merge: several slice reports (JSON) in, one fleet report out, in every format asked for."""
+        reports = []
+        for path in args["merge"]:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    reports.append(json.load(handle))
+            except (OSError, ValueError) as exc:
+                result.update(failed=True, msg=f"merge: could not read the slice report {path}: {to_text(exc)}")
+                return result
+        try:
+            report = merge_reports(reports, args["hosts"], version=VERSION)
+        except (ValueError, TypeError, KeyError) as exc:
+            result.update(failed=True, msg=f"merge: {to_text(exc)}")
+            return result
+        if report["mode"] != args["mode"]:  # the files are named after the mode
+            result.update(failed=True, msg=f"merge: the slice reports are {report['mode']} reports: set mode to it")
+            return result
+        return self._write(result, report, paths, args["fail_on"])
+
+    def _write(self, result, report, paths, fail_on):
+        try:
+            texts = {
+                "json": json.dumps(report, indent=2, sort_keys=False) + "\n",
+                "junit": build_junit(report),
+                "html": render_html(report),
+            }
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            result.update(failed=True, msg=f"results are malformed, no report written: {to_text(exc)}")
+            return result
+        written = []
         for fmt, path in paths.items():
             try:
-                _write_atomic(path, renderers[fmt]())
+                _write_atomic(path, texts[fmt])
             except OSError as exc:
+                for done in written:  # all or none: remove the files this run already wrote
+                    os.unlink(done)
                 result.update(failed=True, msg=f"could not write the {fmt} report to {path}: {to_text(exc)}")
                 return result
+            written.append(path)
         paths = {fmt: os.path.abspath(path) for fmt, path in paths.items()}
         result.update(
             changed=False,
@@ -181,6 +232,7 @@ class ActionModule(ActionBase):
             table=table(report),
             stats=stats(report, paths),
             report=report,
+            verdict=verdict(report, fail_on),
         )
         return result
 

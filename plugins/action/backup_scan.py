@@ -10,7 +10,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup, normalize_codes
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     probe_parameters,
     validate_endpoint_names,
@@ -29,6 +29,9 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import (
     controls,
     select_by_tags,
 )
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import GuestOsError, guest_os
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._redact import redact
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import RoleVarsError
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     ProbeError,
     probe_args,
@@ -50,11 +53,13 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
 
-    def _os_family(self) -> str:
-        # Windows hosts run a Windows shell plugin: powershell (psrp, ssh, winsim) or cmd, the shell of
-        # the winrm connection plugin (ansible/plugins/connection/winrm.py: self._shell_type = 'cmd').
-        # Both set _IS_WINDOWS (ansible/plugins/shell/powershell.py and cmd.py, "_IS_WINDOWS = True").
-        return "windows" if getattr(self._connection._shell, "_IS_WINDOWS", False) else "linux"
+    def _os_family(self, task_vars: dict) -> str:
+        # The collection's one OS detector (plugin_utils/_guest_os.py): vmbackup_os first, then the shell the
+        # connection really uses (powershell or cmd: Windows, as ansible.windows tells them), as guest_os does.
+        host_vars = {name: task_vars[name] for name in ("vmbackup_os",) if name in task_vars}
+        if host_vars:
+            host_vars["vmbackup_os"] = self._templar.template(host_vars["vmbackup_os"])
+        return guest_os(host_vars, getattr(self._connection._shell, "SHELL_FAMILY", "") or "sh")
 
     def _gather_windows(self, task_vars: dict, parameters: dict | None = None) -> dict:
         res = self._execute_module(
@@ -101,10 +106,14 @@ class ActionModule(ActionBase):
 
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
-            for code in args["codes"]:
-                lookup(code)
+            # the codes as given (before the list conversion of the argument spec), read as remediate.yml
+            # reads them: blank means every code, a string of separators is refused (normalize_codes)
+            args["codes"] = normalize_codes(self._task.args.get("codes"))
             for code in args["options"]:
                 lookup(code)
+        except ValueError as exc:
+            result.update(failed=True, msg=f"codes: {to_text(exc)}")
+            return result
         except KeyError as exc:
             result.update(failed=True, msg=to_text(exc.args[0] if exc.args else exc))
             return result
@@ -127,12 +136,21 @@ class ActionModule(ActionBase):
         checks = {code: check for code, check in checks.items() if code in selected and code not in found["disabled"]}
 
         # What each fix role would do with this host's variables; explicit options win.
-        options = {}
+        # Typed by the role's argument spec, as the role reads them; a value that does not fit makes
+        # that code's finding an error naming the variable (the role would refuse it too).
+        options, bad_options = {}, {}
         for code in checks:
-            options[code] = options_from_vars(code, lookup_var)
+            try:
+                options[code] = options_from_vars(code, lookup_var)
+            except RoleVarsError as exc:
+                options[code], bad_options[code] = {}, exc
             options[code].update(explicit.get(code) or {})
 
-        os_family = self._os_family()
+        try:
+            os_family = self._os_family(task_vars)
+        except GuestOsError as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return result
         wanted = {family for spec in checks.values() for family in families(spec)}
         executions = 0
         gathered = None
@@ -160,7 +178,13 @@ class ActionModule(ActionBase):
                 for code, spec in checks.items()
             ]
 
-        findings = apply_waivers(findings, found["waivers"])
+        findings = [
+            evaluation_error(f["error_code"], bad_options[f["error_code"]])
+            if f["error_code"] in bad_options and f["status"] != "not_applicable"
+            else f
+            for f in findings
+        ]
+        findings = redact(apply_waivers(findings, found["waivers"]))  # no signed URL in the fix text
         for finding in findings:
             entry = lookup(finding["error_code"])
             finding.setdefault("doc_url", entry.get("doc_url", ""))

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import ControlError, controls
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import ControlError, controls, var_lookup
 
 DOCUMENTATION = r"""
 name: backup_controls
@@ -56,13 +56,8 @@ def backup_controls(host_vars):
     if not hasattr(host_vars, "get") or not hasattr(host_vars, "keys"):
         raise AnsibleFilterError(f"backup_controls expects a host's variables (a dict), got {type(host_vars).__name__}")
 
-    def lookup_var(name):
-        if name not in host_vars:
-            raise KeyError(name)
-        return host_vars[name]
-
     try:
-        return controls(lookup_var, list(host_vars.keys()))
+        return controls(var_lookup(host_vars), list(host_vars.keys()))
     except ControlError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

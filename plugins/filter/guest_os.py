@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import GuestOsError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import guest_os as _guest_os
 
 DOCUMENTATION = r"""
 name: guest_os
@@ -13,9 +15,10 @@ version_added: 0.1.0
 short_description: Tell whether a host is a Windows or a Linux guest from its connection variables
 description:
   - Returns V(windows) when the host's C(vmbackup_os) says so, or when it is reached over WinRM, PSRP,
-    the Windows simulator (C(vmbackup.azure.winsim)) or with C(ansible_shell_type=powershell); V(linux) otherwise.
-  - Set C(vmbackup_os) on a host to override the guess (for example a Windows host reached over SSH
-    with the PowerShell shell is already found by its shell type).
+    the Windows simulator (C(vmbackup.azure.winsim)), or with C(ansible_shell_type) V(powershell) or V(cmd)
+    (Windows over SSH); V(linux) otherwise.
+  - Set C(vmbackup_os) on a host to override the guess.
+  - The same detector as M(vmbackup.azure.backup_scan), which also reads the shell its connection really uses.
   - Costs no remote execution, which matters at fleet scale.
 options:
   _input:
@@ -35,33 +38,15 @@ _value:
   type: str
 """
 
-WINDOWS_CONNECTIONS = frozenset(
-    {
-        "winrm",
-        "psrp",
-        "ansible.builtin.winrm",
-        "ansible.builtin.psrp",
-        "ansible.legacy.winrm",
-        "ansible.legacy.psrp",
-        "vmbackup.azure.winsim",
-    }
-)
-
 
 def guest_os(host_vars):
     """``windows`` or ``linux`` for a host's variables."""
     if not hasattr(host_vars, "get"):
         raise AnsibleFilterError(f"guest_os expects a host's variables (a dict), got {type(host_vars).__name__}")
-    explicit = host_vars.get("vmbackup_os")
-    if explicit:
-        if str(explicit).lower() not in ("windows", "linux"):
-            raise AnsibleFilterError(f"vmbackup_os must be 'windows' or 'linux', got {explicit!r}")
-        return str(explicit).lower()
-    if str(host_vars.get("ansible_shell_type") or "") == "powershell":
-        return "windows"
-    if str(host_vars.get("ansible_connection") or "") in WINDOWS_CONNECTIONS:
-        return "windows"
-    return "linux"
+    try:
+        return _guest_os(host_vars)
+    except GuestOsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 class FilterModule:

@@ -784,6 +784,9 @@ def lookup(code):
     """
     if isinstance(code, bool) or not isinstance(code, (str, int)):
         raise KeyError(f"unknown error code {code!r} (expected a string or an integer); {valid_codes_text()}")
+    if (isinstance(code, int) and code < 0) or (isinstance(code, str) and re.match(r"\s*[-+]\s*\d", code)):
+        # _key() drops dashes, so "-380008" would otherwise read as 380008: a numeric code has no sign
+        raise KeyError(f"unknown error code {code!r} (a numeric error code has no sign); {valid_codes_text()}")
     entry = _INDEX.get(_key(code))
     if entry is None:
         raise KeyError(f"unknown error code {code!r}; {valid_codes_text()}")
@@ -796,8 +799,9 @@ def normalize_codes(codes):
     Keeps the first-seen order and drops duplicates. Raises ``ValueError`` naming every unknown input
     and listing the valid codes, so a playbook can fail before it touches any host.
     """
-    if codes is None:
-        return []
+    if codes is None or (isinstance(codes, str) and not codes.strip()):
+        return []  # unset or blank (an empty survey answer): the caller's "every code"
+    given = codes
     if isinstance(codes, (str, int)) and not isinstance(codes, bool):
         codes = [codes]
     if not isinstance(codes, Sequence):
@@ -808,19 +812,26 @@ def normalize_codes(codes):
             items.extend(part for part in re.split(r"[\s,]+", item) if part)
         else:
             items.append(item)
+    if codes and not items:
+        raise ValueError(
+            f"error codes {given!r} name no code: leave vmbackup_error_codes unset (or empty) for every code, "
+            "or name the codes"
+        )
     result, unknown = [], []
     for item in items:
         try:
             code = lookup(item).code
         except KeyError:
-            unknown.append(item)
+            unknown.append(
+                f"{item!r} (a numeric code has no sign)" if re.match(r"\s*[-+]\s*\d", str(item)) else repr(item)
+            )
             continue
         if code not in result:
             result.append(code)
     if unknown:
         raise ValueError(
             "unknown error code{}: {}; {}".format(
-                "s" if len(unknown) > 1 else "", ", ".join(repr(u) for u in unknown), valid_codes_text()
+                "s" if len(unknown) > 1 else "", ", ".join(unknown), valid_codes_text()
             )
         )
     return result

@@ -23,10 +23,21 @@ description:
     with C(check_mode=false) inside a check-mode scan.
 options:
   hosts:
-    description: Every host the report must account for, in report order.
+    description:
+      - Every host the report must account for, in report order. Required unless O(merge) is given.
+      - With O(merge), the order of the merged report; a host no slice reported is listed without a result.
     type: list
     elements: str
-    required: true
+  merge:
+    description:
+      - Merge mode, for a sliced job (AWX job slicing, one report per slice) -- the JSON reports of the slices
+        to merge into one fleet report, written in every format asked for. The summary is counted again, so
+        the result is the report of the fleet scanned at once.
+      - The slices must agree on O(mode), language and check mode; a host in two slices fails.
+      - O(results), O(result_var), O(fix_results), O(triage) and O(language) are not used.
+    type: list
+    elements: path
+    version_added: 0.1.0
   results:
     description:
       - Host name to registered M(vmbackup.azure.backup_scan) result. Hosts missing here are reported as unreachable.
@@ -100,6 +111,16 @@ options:
         had no known code, or were skipped, written as the report's top-level C(triage) object.
       - A host's C(job) (the failed Azure Backup job that named its codes) is read from its result.
     type: dict
+  fail_on:
+    description:
+      - Which outcome the returned RV(verdict) names, for a later task that ends the run with a non-zero
+        exit status (C(vmbackup_fail_on) in the playbooks). The report is written in every case.
+      - V(error) -- a host was unreachable, could not be fully checked, or a fix failed (an error outranks
+        a change). V(fail) -- that, or a host would fail backup. V(never) -- neither.
+      - A report of no host at all always has a verdict (a run that matched no host is never a clean fleet).
+    type: str
+    default: never
+    choices: [fail, error, never]
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -146,6 +167,15 @@ EXAMPLES = r"""
   run_once: true
   delegate_to: localhost
   check_mode: false
+
+- name: Merge the reports of the slices of a sliced scan into one fleet report
+  vmbackup.azure.backup_report:
+    merge:
+      - /shared/reports/slice-1/vmbackup-scan.json
+      - /shared/reports/slice-2/vmbackup-scan.json
+    hosts: "{{ query('ansible.builtin.inventory_hostnames', 'all') }}"
+    dir: /shared/reports/fleet
+  check_mode: false
 """
 
 RETURN = r"""
@@ -172,6 +202,12 @@ table:
   returned: success
   type: list
   elements: str
+verdict:
+  description:
+    - Why the run should exit non-zero under O(fail_on), or an empty string. See the C(vmbackup_fail_on)
+      variable of the playbooks.
+  returned: success
+  type: str
 report:
   description: The report as written.
   returned: success

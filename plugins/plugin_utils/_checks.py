@@ -8,10 +8,8 @@ evaluators, so a scan and ``remediate.yml --check`` can't disagree.
 
 from __future__ import annotations
 
-import functools
 import os
 
-import yaml
 from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import evaluate_bitlocker
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
 from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
@@ -43,6 +41,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf impo
 from ansible_collections.vmbackup.azure.plugins.module_utils._vss import evaluate_vss
 from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import AGENT_CODES, evaluator_for
 from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import ROLES_DIR, role_vars
 
 # error code -> (os family the check runs on, evaluator(gathered facts, options) -> finding)
 CHECKS: dict[str, tuple[str, object]] = {
@@ -67,24 +66,13 @@ CHECKS: dict[str, tuple[str, object]] = {
 }
 
 
-ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
-
-
-@functools.cache
-def role_options(role: str) -> dict[str, object]:
-    """The role's variables, without the role prefix, with their defaults (from meta/argument_specs.yml)."""
-    path = os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")
-    with open(path, encoding="utf-8") as handle:
-        specs = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    prefix = role + "_"
-    return {name[len(prefix) :]: spec.get("default") for name, spec in specs.items() if name.startswith(prefix)}
-
-
 def options_from_vars(code: str, lookup_var) -> dict:
     """The fix role's settings for ``code``, as the role would see them.
 
     ``lookup_var(name)`` returns the templated value of a variable or raises KeyError when unset,
-    so the scan reports what the role would do with the same inventory variables.
+    so the scan reports what the role would do with the same inventory variables. The role's
+    variables are typed through the role's own argument spec (``_role_vars.role_vars``: a string
+    ``"false"`` is false, as in the role); a value that does not fit raises RoleVarsError.
     """
     role = lookup(code).get("role")
     if code in CONDITION_OPTIONS:  # report-only conditions: options from vmbackup_* variables
@@ -97,13 +85,7 @@ def options_from_vars(code: str, lookup_var) -> dict:
         return options
     if not role or not os.path.isdir(os.path.join(ROLES_DIR, role)):
         return {}
-    options = {}
-    for option, default in role_options(role).items():
-        try:
-            options[option] = lookup_var(f"{role}_{option}")
-        except KeyError:
-            options[option] = default
-    return options
+    return role_vars(role, lookup_var)
 
 
 def families(spec) -> dict[str, object]:

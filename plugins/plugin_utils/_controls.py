@@ -6,8 +6,9 @@ Read by the scan (``backup_scan``), the report (``backup_report``) and ``remedia
 (through the ``backup_controls`` filter), so the three agree on every host.
 
 - ``vmbackup_disabled_codes``: codes (aliases, numeric codes, role names) not to check nor fix.
-- ``vmbackup_disable_<snake_case code>: true``: the same, one switch per code (the snake_case
-  code is the fix role's name for codes with a role).
+- ``vmbackup_disable_<Code>: true`` or ``vmbackup_disable_<snake_case code>: true``: the same, one
+  switch per code (the snake_case code is the fix role's name for codes with a role). A
+  ``vmbackup_disable_*`` variable naming no code is refused, naming the variable.
 - ``vmbackup_waivers`` and any variable named ``vmbackup_waivers_<suffix>`` (merged, so a group
   can add its own list without hiding the host's): ``[{code, reason, until?}]``. A waived code is
   still evaluated and reported with its real status and the waiver's reason, never fixed, and does
@@ -32,6 +33,17 @@ _WAIVER_KEYS = {"code", "reason", "until"}
 
 class ControlError(ValueError):
     """A switch or a waiver is malformed; the message names the variable."""
+
+
+def var_lookup(host_vars):
+    """``lookup_var(name)`` over a host's variables (a mapping): the value, or KeyError when unset."""
+
+    def lookup_var(name):
+        if name not in host_vars:
+            raise KeyError(name)
+        return host_vars[name]
+
+    return lookup_var
 
 
 def disable_var(code: str) -> str:
@@ -67,14 +79,39 @@ def _truthy(value, name: str) -> bool:
     raise ControlError(f"{name} must be a boolean, got {value!r}")
 
 
-def disabled_codes(lookup_var) -> list[str]:
-    """Codes switched off for a host. ``lookup_var(name)`` returns a variable's value or raises KeyError."""
+def switch_code(name: str) -> str:
+    """The code a ``vmbackup_disable_<Code>`` or ``vmbackup_disable_<snake_case code>`` switch names.
+
+    Raises ControlError naming the variable when the suffix is no error code.
+    """
+    suffix = name[len(DISABLE_VAR_PREFIX) :]
+    try:
+        return lookup(suffix).code  # the code, its snake_case (lookup ignores case and underscores), an alias
+    except KeyError:
+        raise ControlError(
+            f"{name}: {suffix!r} is no error code; switch a code off with vmbackup_disable_<ErrorCode> "
+            "(e.g. vmbackup_disable_ExtensionSnapshotFailedNoSecureNetwork) or vmbackup_disable_<snake_case code> "
+            "(e.g. vmbackup_disable_extension_snapshot_failed_no_secure_network)"
+        ) from None
+
+
+def disabled_codes(lookup_var, var_names=None) -> list[str]:
+    """Codes switched off for a host. ``lookup_var(name)`` returns a variable's value or raises KeyError.
+
+    ``var_names``: the host's variable names; every ``vmbackup_disable_*`` among them is read (both
+    spellings, ``<Code>`` and ``<snake_case code>``) and one naming no code raises ControlError.
+    Without it, the two spellings of every code are looked up.
+    """
     try:
         codes = _codes(lookup_var(DISABLED_LIST_VAR), DISABLED_LIST_VAR)
     except KeyError:
         codes = []
-    for code in all_codes():
-        name = disable_var(code)
+    if var_names is None:
+        names = [prefix_name for code in all_codes() for prefix_name in (disable_var(code), DISABLE_VAR_PREFIX + code)]
+    else:
+        names = sorted(n for n in var_names if isinstance(n, str) and n.startswith(DISABLE_VAR_PREFIX))
+    for name in names:
+        code = switch_code(name)
         try:
             value = lookup_var(name)
         except KeyError:
@@ -151,7 +188,7 @@ def controls(lookup_var, var_names, today: datetime.date | None = None) -> dict:
     """Everything the user set for a host: disabled codes, waivers, and the codes actively waived."""
     found = waivers(lookup_var, var_names, today)
     return {
-        "disabled": disabled_codes(lookup_var),
+        "disabled": disabled_codes(lookup_var, var_names),
         "waivers": found,
         "waived": [code for code, waiver in found.items() if waiver["active"]],
     }

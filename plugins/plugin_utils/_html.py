@@ -23,7 +23,13 @@ def _host_view(entry: dict, lang: str) -> dict:
     findings = []
     for finding in entry.get("findings", []):
         waived = is_waived(finding)
-        status = "waived" if waived else "changed" if finding.get("changed") else finding["status"]
+        # an error outranks a change: a fix that failed after changing something shows as an error
+        if waived:
+            status = "waived"
+        elif finding.get("changed") and finding["status"] != "error":
+            status = "changed"
+        else:
+            status = finding["status"]
         findings.append(
             {
                 **finding,

@@ -57,7 +57,9 @@ def test_scan_reports_conditions_with_one_execution_per_host(sim_fleet, tmp_path
     )
     before = {name: sha256(path) for name, path in states.items()}
     report_path = tmp_path / "scan.json"
-    proc = run_playbook(inventory, "playbooks/scan.yml", extra_vars={"vmbackup_report_path": str(report_path)})
+    # some hosts cannot be fully checked on purpose: vmbackup_fail_on=never keeps the exit status 0
+    extra = {"vmbackup_report_path": str(report_path), "vmbackup_fail_on": "never"}
+    proc = run_playbook(inventory, "playbooks/scan.yml", extra_vars=extra)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {name: sha256(path) for name, path in states.items()} == before
 

@@ -140,7 +140,9 @@ def test_check_mode_by_default_then_remediate(fleet, tmp_path):
         PLAYBOOK,
         extra_vars={**OPT_IN, "vmbackup_triage_jobs_file": str(jobs_file), "vmbackup_report_path": str(report_path)},
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    # win-ok's job shows only a code the catalog does not know: not fully checked, so the default
+    # vmbackup_fail_on=error ends the run non-zero -- after the report is written (read below).
+    assert proc.returncode != 0 and "vmbackup_fail_on=error: 1 host(s)" in proc.stdout, proc.stdout[-3000:]
     assert {name: sha256(path) for name, path in states.items()} == before, "check mode changed a host"
     assert disk(linux) == disk_before
     assert not os.path.exists(f"{states['win-idle']}.log.jsonl"), "a host without a failed job was contacted"
@@ -182,6 +184,7 @@ def test_check_mode_by_default_then_remediate(fleet, tmp_path):
             "vmbackup_triage_jobs_file": str(snake_file),
             "vmbackup_triage_remediate": True,
             "vmbackup_report_path": str(report_path),
+            "vmbackup_fail_on": "never",  # win-ok's unknown code, as above
         },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -93,3 +93,20 @@ def test_report_language_choices_match_the_translations():
     described = " ".join(doc["options"]["language"]["description"])
     for language in LANGUAGES:  # the documented languages are the ones translated
         assert f"C({language})" in described, language
+
+
+def test_verdict_follows_fail_on_and_a_run_of_no_host_always_fails():
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._report import verdict
+
+    failing = build_report(["w"], {"w": {"os_family": "windows", "findings": [finding("X1", "fail")]}}, now=NOW)
+    erroring = build_report(["w"], {"w": {"unreachable": True, "msg": "down"}}, now=NOW)
+    clean = build_report(["w"], {"w": {"os_family": "windows", "findings": [finding("X1", "pass")]}}, now=NOW)
+    empty = build_report([], {}, now=NOW)
+    assert verdict(failing, "error") == "" and "would fail backup" in verdict(failing, "fail")
+    assert "unreachable" in verdict(erroring, "error") and "unreachable" in verdict(erroring, "fail")
+    assert verdict(erroring, "never") == "" and verdict(clean, "fail") == ""
+    for fail_on in ("fail", "error", "never"):
+        assert "matched no host" in verdict(empty, fail_on)
+    assert verdict(build_report([], {}, mode="triage", now=NOW), "error") == ""  # no failed job mapped: clean
+    with pytest.raises(ValueError, match="vmbackup_fail_on must be one of fail, error, never"):
+        verdict(clean, "sometimes")
