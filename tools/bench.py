@@ -136,7 +136,14 @@ class Bench:
 
     def play(self, inventory: str, playbook: str, extra: dict | None = None) -> float:
         # A failing fleet is what the bench measures: the run's exit status must not stop it.
-        cmd = [self.playbook, "-i", inventory, playbook, "-e", json.dumps({"vmbackup_fail_on": "never", **(extra or {})})]
+        cmd = [
+            self.playbook,
+            "-i",
+            inventory,
+            playbook,
+            "-e",
+            json.dumps({"vmbackup_fail_on": "never", **(extra or {})}),
+        ]
         elapsed, rss = run(cmd, self.env)
         self.peak_rss = max(self.peak_rss, rss)
         return elapsed
