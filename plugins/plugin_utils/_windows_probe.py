@@ -475,17 +475,26 @@ def probe_args(parameters: dict | None = None) -> dict:
     return args
 
 
+def _error_text(err) -> str:
+    """The message of one win_powershell ``error`` entry (any of its keys may be null)."""
+    if not isinstance(err, dict):
+        return str(err)[:500]
+    details = err.get("error_details") if isinstance(err.get("error_details"), dict) else {}
+    exception = err.get("exception") if isinstance(err.get("exception"), dict) else {}
+    text = details.get("message") or exception.get("message") or err.get("output") or "unknown error"
+    return str(text).strip()[:500]
+
+
 def probe_from_result(result: dict) -> dict:
     """The probe object from a win_powershell result; raise ProbeError with the reason otherwise."""
     if not isinstance(result, dict):
         raise ProbeError(f"win_powershell returned {type(result).__name__}, not a result dict")
     if result.get("failed"):
+        # A script that throws: win_powershell sets failed without a 'msg' and returns the ErrorRecords
+        # in 'error', each with error_details $null unless the record has ErrorDetails
+        # (ansible.windows win_powershell.ps1, 3.x lines 950-959 and 1019-1044).
         msg = result.get("msg") or "win_powershell failed"
-        errors = [
-            str(err.get("error_details", {}).get("message") or err.get("exception", {}).get("message") or err)
-            for err in result.get("error") or []
-            if isinstance(err, dict)
-        ]
+        errors = [_error_text(err) for err in result.get("error") or []]
         if errors:
             msg += ": " + "; ".join(errors)
         raise ProbeError(f"the Windows probe failed: {msg}")

@@ -18,7 +18,7 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, packages, probe, security
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults, files, packages, probe, security
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 PROBE_MARKER = probe.PROBE_MARKER
@@ -138,19 +138,29 @@ def win_powershell(ctx) -> dict:
     if not any(line.strip() == PROBE_MARKER for line in script.splitlines()):
         raise fail(f"simulator: script not modelled (only scripts with the line '{PROBE_MARKER}' are simulated)")
     depth = p.get("depth")
-    try:
-        output = probe.probe_output(ctx.state, script, p.get("parameters"))
-    except probe.ProbeNotModelled as exc:
-        raise fail(str(exc)) from None
-    return {
+    result = {
         "changed": False,
         "result": {},
         "host_out": "",
         "host_err": "",
-        "output": ps_convert([output], 2 if depth is None else int(depth)),
+        "output": [],
         "error": [],
         "warning": [],
         "verbose": [],
         "debug": [],
         "information": [],
     }
+    thrown = faults.fault(ctx.state, "probe_throws")
+    if thrown:
+        # A terminating error in the script: win_powershell.ps1 (ansible.windows 3.x) catches the
+        # RuntimeException (lines 950-959), sets failed, adds the ErrorRecord to the error stream and
+        # still returns output/error/... (lines 1005-1044): no 'msg', error_details null.
+        result["failed"] = True
+        result["error"] = [faults.error_record(str(thrown))]
+        return result
+    try:
+        output = probe.probe_output(ctx.state, script, p.get("parameters"))
+    except probe.ProbeNotModelled as exc:
+        raise fail(str(exc)) from None
+    result["output"] = ps_convert([output], 2 if depth is None else int(depth))
+    return result

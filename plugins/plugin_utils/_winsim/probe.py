@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import guest, probe_security, services, vssadmin
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import (
+    faults,
+    guest,
+    probe_security,
+    services,
+    vssadmin,
+)
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe_registry import probe_registry
 
 PROBE_MARKER = "# vmbackup.azure:windows_probe"
@@ -64,10 +70,14 @@ def probe_output(state, script: str, parameters: dict | None = None) -> dict:
         "locale": state.locale,
         "section_errors": {},
     }
+    throws = faults.fault(state, "section_throws", {}) or {}
     for name in sections_in(script):
         renderer = RENDERERS.get(name)
         if renderer is None:
             raise ProbeNotModelled(f"simulator: probe section not modelled: {name}")
+        if name in throws:  # the section's catch block: section_errors['<name>'] = [string]$_
+            out["section_errors"][name] = str(throws[name])
+            continue
         takes = getattr(renderer, "takes_parameters", False)
         out[name] = renderer(state, parameters or {}) if takes else renderer(state)
     return out

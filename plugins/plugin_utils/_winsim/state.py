@@ -106,6 +106,7 @@ SECTIONS = {
     "resources": dict,
     "events": list,
     "extension_status": dict,
+    "faults": dict,
 }
 
 

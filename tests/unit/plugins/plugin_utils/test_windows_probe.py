@@ -155,6 +155,28 @@ def test_probe_from_result_errors(result, match):
         probe_from_result(result)
 
 
+def test_probe_from_result_real_win_powershell_failure_shape():
+    # issue 9 item 4: a script that throws comes back from win_powershell.ps1 with failed, no msg and
+    # error entries whose error_details is null (ansible.windows 3.x lines 1019-1044)
+    result = {
+        "changed": False,
+        "failed": True,
+        "output": [],
+        "error": [
+            {
+                "output": "Access is denied\r\n",
+                "error_details": None,
+                "exception": {"message": "Access is denied", "type": "System.UnauthorizedAccessException"},
+                "target_object": None,
+                "fully_qualified_error_id": "RuntimeException",
+            },
+            {"error_details": None, "exception": None, "output": "second\r\n"},
+        ],
+    }
+    with pytest.raises(ProbeError, match=r"win_powershell failed: Access is denied; second$"):
+        probe_from_result(result)
+
+
 def test_every_section_is_named_and_stores_its_own_key():
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import SECTIONS
 
