@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
+
 ERROR_CODE = "ExtensionSnapshotBitlockerError"
 LOCKED = "locked"
 # 48 digits in 8 blocks of 6; every block is a multiple of 11 below 720896 (BitLocker recovery
@@ -141,14 +143,10 @@ def _fix_text(plan: dict) -> str:
 
 def assess_bitlocker(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None unless the check ran (pass or fail)."""
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None
-    errors = probe.get("section_errors") or {}
-    if "bitlocker" in errors:
-        return _finding("error", f"probe section bitlocker failed: {errors['bitlocker']}"), None
-    section = probe.get("bitlocker")
-    if not isinstance(section, dict):
-        return _finding("error", "the probe has no bitlocker section"), None
+    problem = require(probe, "bitlocker")
+    if problem:
+        return _finding("error", problem), None
+    section = probe["bitlocker"]
     if not section.get("available"):
         return _finding("not_applicable", "BitLocker is not installed on this host (no Get-BitLockerVolume)"), None
     volumes = section.get("volumes") or []

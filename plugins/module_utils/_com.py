@@ -23,7 +23,7 @@ resort with its ``allowed`` flag, so the report says what would run.
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import same_account
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, runs_as, service_errors
 
 ERROR_CODE = "ExtensionSnapshotFailedCOM"
 COMSYSAPP = "COMSysApp"
@@ -79,7 +79,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         if dtc.get("start_mode") == "disabled":
             problems.append("MSDTC is disabled")
             step("set_start_mode", MSDTC, False, True, start_mode=MSDTC_DEFAULT_START_MODE)
-        if not same_account(dtc.get("username"), NETWORK_SERVICE_SID):
+        if not runs_as(dtc, NETWORK_SERVICE_SID):
             problems.append(f"MSDTC logs on as {dtc.get('username') or 'an unknown account'}, not {NETWORK_SERVICE}")
             account_change = True
             step(
@@ -187,14 +187,10 @@ def _fix_text(plan: dict) -> str:
 
 def assess_com(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None
-    errors = probe.get("section_errors") or {}
-    if "services" in errors:
-        return _finding("error", f"probe section services failed: {errors['services']}"), None
-    services = probe.get("services")
-    if not isinstance(services, list):
-        return _finding("error", "the probe has no services section"), None
+    problem = require(probe, "services") or service_errors(probe["services"], (COMSYSAPP, MSDTC))
+    if problem:
+        return _finding("error", problem), None
+    services = probe["services"]
     plan = plan_com(services, options)
     if not plan["problems"]:
         com, dtc = plan["com"], plan["dtc"]

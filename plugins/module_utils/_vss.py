@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
+
 ERROR_CODE = "ExtensionFailedVssWriterInBadState"
 
 # VSS_WRITER_STATE (MicrosoftDocs/sdk-api ne-vss-vss_writer_state.md), for messages only:
@@ -433,6 +435,10 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
             writers,
             None,
         )
+    if any(w.get("state") != STABLE for w in writers):
+        problem = require(probe, "services")  # the plan maps writers to services: never from missing data
+        if problem:
+            return _finding("error", problem), writers, None
     plan = plan_vss(
         writers,
         probe.get("services"),
@@ -441,6 +447,9 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
         restart=bool(options.get("restart", False)),
         force_dependent_services=bool(options.get("force_dependent_services", False)),
     )
+    problem = service_errors(probe.get("services"), [a["service"] for a in plan["actions"]])
+    if problem:  # a service to restart whose configuration or dependents could not be read
+        return _finding("error", problem), writers, None
     bad = plan["bad_writers"]
     if not bad:
         return _finding("pass", f"all {len(writers)} writers stable"), writers, plan

@@ -30,6 +30,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import 
     StatusParseError,
     parse_extension_status,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
 from ansible_collections.vmbackup.azure.plugins.module_utils._vss import parse_vss_writers
 
 AGENT_SERVICE = "WindowsAzureGuestAgent"
@@ -159,14 +160,9 @@ def assess_agent(probe: dict, options: dict | None = None, code: str = "VmAgentN
         opts = validate_options(options or {})
     except ValueError as exc:
         return _finding(code, "error", f"invalid option: {exc}"), {}
-    if not isinstance(probe, dict):
-        return _finding(code, "error", "no Windows probe result to evaluate"), {}
-    errors = probe.get("section_errors") or {}
-    for section in ("services", "agent"):
-        if section in errors:
-            return _finding(code, "error", f"the probe's {section} section failed: {errors[section]}"), {}
-        if not isinstance(probe.get(section), (list, dict)):
-            return _finding(code, "error", f"the probe has no {section} section"), {}
+    problem = require(probe, "services", "agent") or service_errors(probe["services"], (AGENT_SERVICE,))
+    if problem:
+        return _finding(code, "error", problem), {}
 
     facts = agent_facts(probe)
     minimum = parse_version(opts["min_version"])

@@ -64,41 +64,61 @@ catch {
 """
 
 SECTIONS["services"] = r"""# section: services
+# Services without WMI (issue 9): a broken WMI repository (0x80041010) or a disabled Winmgmt made
+# Get-CimInstance Win32_Service return nothing under SilentlyContinue. The list comes from the
+# Service Control Manager (Get-Service, -ErrorAction Stop: no list is an error, never "no services"),
+# the configuration from HKLM\SYSTEM\CurrentControlSet\Services\<name> (Start, DelayedAutostart,
+# ObjectName, DependOnService: what the SCM itself stores). Each service is read inside its own try:
+# DependentServices throws for one service (access denied, a dependency that no longer exists)
+# without hiding the others; that service carries 'error'. The logon account's SID is resolved on
+# the host (NTAccount.Translate), so a localized name (NT-AUTORITÄT\NETZWERKDIENST) compares by SID.
 try {
-    $stateNames = @{
-        'Running' = 'running'
-        'Stopped' = 'stopped'
-        'Start Pending' = 'start_pending'
-        'Stop Pending' = 'stop_pending'
-        'Paused' = 'paused'
+    $svcStates = @{
+        'Running' = 'running'; 'Stopped' = 'stopped'; 'StartPending' = 'start_pending'
+        'StopPending' = 'stop_pending'; 'Paused' = 'paused'; 'PausePending' = 'pause_pending'
+        'ContinuePending' = 'continue_pending'
     }
-    $controllers = @{}
-    foreach ($controller in @(Get-Service -ErrorAction SilentlyContinue)) {
-        $controllers[$controller.Name] = $controller
-    }
+    $svcStarts = @{ 0 = 'boot'; 1 = 'system'; 2 = 'auto'; 3 = 'manual'; 4 = 'disabled' }
+    $svcBase = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+        [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
     $probe['services'] = @(
-        foreach ($svc in @(Get-CimInstance -ClassName Win32_Service -ErrorAction SilentlyContinue)) {
-            $dependencies = @()
-            $dependents = @()
-            $controller = $controllers[$svc.Name]
-            if ($null -ne $controller) {
-                $dependencies = @($controller.ServicesDependedOn | ForEach-Object { [string]$_.Name })
-                $dependents = @($controller.DependentServices | ForEach-Object { [string]$_.Name })
-            }
-            $rawState = [string]$svc.State
-            $state = $stateNames[$rawState]
-            if ($null -eq $state) {
-                $state = $rawState.ToLowerInvariant().Replace(' ', '_')
-            }
-            [PSCustomObject]@{
+        foreach ($svc in @(Get-Service -ErrorAction Stop)) {
+            $svcEntry = [ordered]@{
                 name = [string]$svc.Name
                 display_name = [string]$svc.DisplayName
-                state = $state
-                start_mode = ([string]$svc.StartMode).ToLowerInvariant()
-                username = [string]$svc.StartName
-                dependencies = $dependencies
-                dependents = $dependents
+                state = $svcStates[[string]$svc.Status]
+                start_mode = $null
+                delayed_autostart = $false
+                username = $null
+                sid = $null
+                dependencies = @()
+                dependents = @()
+                error = $null
             }
+            try {
+                $svcKey = $svcBase.OpenSubKey('SYSTEM\CurrentControlSet\Services\' + $svc.Name)
+                if ($null -eq $svcKey) { throw "registry key of service $($svc.Name) not found" }
+                $svcStart = $svcKey.GetValue('Start')
+                $svcEntry.start_mode = $svcStarts[[int]$svcStart]
+                $svcEntry.delayed_autostart = ([int]$svcKey.GetValue('DelayedAutostart', 0) -eq 1)
+                $svcEntry.username = [string]$svcKey.GetValue('ObjectName')
+                $svcEntry.dependencies = @($svcKey.GetValue('DependOnService', @()) |
+                    Where-Object { $_ -and -not $_.StartsWith('+') } | ForEach-Object { [string]$_ })
+                $svcKey.Close()
+                if ($svcEntry.username -eq 'LocalSystem') { $svcEntry.sid = 'S-1-5-18' }
+                elseif ($svcEntry.username) {
+                    try {
+                        $svcAccount = [System.Security.Principal.NTAccount]::new($svcEntry.username)
+                        $svcEntry.sid = $svcAccount.Translate([System.Security.Principal.SecurityIdentifier]).Value
+                    }
+                    catch { $svcEntry.sid = $null }
+                }
+                $svcEntry.dependents = @($svc.DependentServices | ForEach-Object { [string]$_.Name })
+            }
+            catch {
+                $svcEntry.error = [string]$_
+            }
+            [PSCustomObject]$svcEntry
         }
     )
 }

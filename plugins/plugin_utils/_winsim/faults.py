@@ -35,6 +35,10 @@ FAULTS = (
 WMI_ERROR = "Get-CimInstance : Invalid class \r\nAt line:1 char:1\r\nHRESULT 0x80041010 (WBEM_E_INVALID_CLASS)"
 
 
+class SectionError(Exception):
+    """What a probe section's PowerShell throws on this host: its catch records section_errors[name]."""
+
+
 def faults(state) -> dict:
     value = state.data.get("faults") or {}
     return value if isinstance(value, dict) else {}

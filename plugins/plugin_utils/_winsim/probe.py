@@ -25,6 +25,8 @@ PROBE_MARKER = "# vmbackup.azure:windows_probe"
 PROBE_NAME = "vmbackup.azure.windows_probe"
 PROBE_VERSION = 1
 
+# A CIM query that throws on a broken WMI (-ErrorAction Stop; a backtick continues the line)
+_CIM_STOP_RE = re.compile(r"Get-CimInstance(?:[^\n]|`\n)*?-ErrorAction\s+Stop")
 _SECTION_RE = re.compile(r"^# section: ([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 
 
@@ -57,6 +59,15 @@ def sections_in(script: str) -> list[str]:
     return _SECTION_RE.findall(script)
 
 
+def section_texts(script: str) -> dict[str, str]:
+    """section name -> its PowerShell text (up to the next section header)."""
+    marks = list(_SECTION_RE.finditer(script))
+    return {
+        m.group(1): script[m.start() : marks[i + 1].start() if i + 1 < len(marks) else len(script)]
+        for i, m in enumerate(marks)
+    }
+
+
 def probe_output(state, script: str, parameters: dict | None = None) -> dict:
     """The one object the probe outputs (docs/architecture.md, "The Windows probe").
 
@@ -71,6 +82,7 @@ def probe_output(state, script: str, parameters: dict | None = None) -> dict:
         "section_errors": {},
     }
     throws = faults.fault(state, "section_throws", {}) or {}
+    texts = section_texts(script)
     for name in sections_in(script):
         renderer = RENDERERS.get(name)
         if renderer is None:
@@ -78,6 +90,16 @@ def probe_output(state, script: str, parameters: dict | None = None) -> dict:
         if name in throws:  # the section's catch block: section_errors['<name>'] = [string]$_
             out["section_errors"][name] = str(throws[name])
             continue
-        takes = getattr(renderer, "takes_parameters", False)
-        out[name] = renderer(state, parameters or {}) if takes else renderer(state)
+        code = "\n".join(line for line in texts.get(name, "").splitlines() if not line.lstrip().startswith("#"))
+        try:
+            if faults.fault(state, "wmi_broken") and _CIM_STOP_RE.search(code):
+                raise faults.SectionError(faults.WMI_ERROR)  # a CIM query with -ErrorAction Stop throws
+            if getattr(renderer, "takes_parameters", False):
+                out[name] = renderer(state, parameters or {})
+            elif getattr(renderer, "takes_text", False):  # emulates what the section's PowerShell does
+                out[name] = renderer(state, code)
+            else:
+                out[name] = renderer(state)
+        except faults.SectionError as exc:
+            out["section_errors"][name] = str(exc)
     return out

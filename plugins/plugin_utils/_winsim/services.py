@@ -24,8 +24,14 @@ Assumptions about Windows (none of this ran on Windows):
 from __future__ import annotations
 
 import fnmatch
+import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import account_name, is_sid, same_account
+from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+    account_name,
+    account_sid,
+    same_account,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 DEPENDENT_SERVICES_MSG = (
@@ -158,13 +164,23 @@ def win_service(ctx) -> dict:
         if not ctx.check_mode:
             svc["display_name"] = p["display_name"]
             state.touch()
-    # win_service compares accounts by SID (ConvertTo-SecurityIdentifier accepts a SID string, LocalSystem
-    # and account names); a SID is stored as its English NTAccount name, as the module translates it.
-    if p.get("username") is not None and not same_account(p["username"], svc.get("username", _DEFAULT_USER)):
-        changed = True
-        if not ctx.check_mode:
-            svc["username"] = account_name(p["username"].upper()) if is_sid(p["username"]) else p["username"]
-            state.touch()
+    # win_service compares accounts by SID (win_service.ps1 lines 300-328: ConvertTo-SecurityIdentifier of
+    # both sides) and stores what Ansible.Windows.SCManager's Account setter writes (SCManager.cs lines
+    # 716-758): "LocalSystem" for S-1-5-18, else the SID translated to the host's NTAccount name, which
+    # is localized (NT-AUTORITÄT\NETZWERKDIENST on de-DE).
+    if p.get("username") is not None:
+        want_sid = resolve_sid(state, p["username"])
+        have = svc.get("username", _DEFAULT_USER)
+        if want_sid is None:  # an account the model has no SID for: compared and stored by name
+            differs, stored = not same_account(p["username"], have), p["username"]
+        else:
+            differs = want_sid != resolve_sid(state, have)
+            stored = "LocalSystem" if want_sid == "S-1-5-18" else localized_account(state, want_sid)
+        if differs:
+            changed = True
+            if not ctx.check_mode:
+                svc["username"] = stored
+                state.touch()
     # Assumption: a password cannot be compared, so update_password=always reports a change;
     # the password itself is never stored nor logged.
     if p.get("password") is not None and p.get("update_password") == "always":
@@ -255,8 +271,67 @@ def win_service_info(ctx) -> dict:
     return {"changed": False, "exists": bool(services), "services": services}
 
 
-def probe_services(state) -> list[dict]:
-    """The ``services`` list of the probe output contract (docs/architecture.md)."""
+# Localized NTAccount names of the service accounts (what Translate([NTAccount]) returns on a host in
+# that display language; win_service stores the name it translates the SID to). Sources: the names
+# Windows shows on localized builds, as quoted in Microsoft's localized docs ("NT-AUTORITÄT\NETZWERKDIENST",
+# "AUTORITE NT\SERVICE RÉSEAU"); none of this was read off a real localized host.
+LOCALIZED_ACCOUNTS = {
+    "de-DE": {
+        "S-1-5-18": "NT-AUTORITÄT\\SYSTEM",
+        "S-1-5-19": "NT-AUTORITÄT\\LOKALER DIENST",
+        "S-1-5-20": "NT-AUTORITÄT\\NETZWERKDIENST",
+    },
+    "fr-FR": {
+        "S-1-5-18": "AUTORITE NT\\Système",
+        "S-1-5-19": "AUTORITE NT\\SERVICE LOCAL",
+        "S-1-5-20": "AUTORITE NT\\SERVICE RÉSEAU",
+    },
+}
+
+
+def localized_account(state, sid: str) -> str:
+    """The NTAccount name of a well-known SID on this host (its display language)."""
+    return LOCALIZED_ACCOUNTS.get(state.locale, {}).get(sid) or account_name(sid)
+
+
+def resolve_sid(state, username) -> str | None:
+    """NTAccount.Translate([SecurityIdentifier]) on this host: English or this host's localized names."""
+    if str(username or "") == "LocalSystem":
+        return "S-1-5-18"
+    sid = account_sid(username)
+    if sid:
+        return sid
+    low = str(username or "").lower()
+    for sid, name in LOCALIZED_ACCOUNTS.get(state.locale, {}).items():
+        if name.lower() == low:
+            return sid
+    return None
+
+
+REGISTRY_DENIED = "Requested registry access is not allowed."
+SERVICES_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\"
+
+
+def _missing_dependency(state) -> tuple[str, str] | None:
+    for name, svc in state.services.items():
+        for dep in (svc or {}).get("dependencies") or []:
+            if state.find_service(str(dep)) is None:
+                return name, str(dep)
+    return None
+
+
+def _probe_services_wmi(state, text: str) -> list[dict]:
+    """The pre-issue-9 section (Win32_Service through WMI + ServiceController dependencies)."""
+    if faults.fault(state, "wmi_broken"):
+        if re.search(r"Win32_Service\b[^\n]*-ErrorAction\s+SilentlyContinue", text):
+            return []  # the non-terminating CIM error is dropped: an empty list, no section error
+        raise faults.SectionError(faults.WMI_ERROR)
+    broken = _missing_dependency(state)
+    if broken and "ServicesDependedOn" in text:
+        # ServiceController.ServicesDependedOn opens every dependency: InvalidOperationException
+        raise faults.SectionError(
+            f'Exception getting "ServicesDependedOn": "Cannot open {broken[1]} service on computer \'.\'."'
+        )
     out = []
     for name, svc in state.services.items():
         svc = svc or {}
@@ -273,3 +348,42 @@ def probe_services(state) -> list[dict]:
             }
         )
     return out
+
+
+def probe_services(state, text: str = "") -> list[dict]:
+    """The ``services`` list of the probe output contract (docs/architecture.md), as the section's
+    PowerShell would read it: Get-Service (SCM) + the service's registry key, one try per service."""
+    if "Win32_Service" in text:
+        return _probe_services_wmi(state, text)
+    out = []
+    for name, svc in state.services.items():
+        svc = svc or {}
+        mode = svc.get("start_mode", "manual")
+        entry = {
+            "name": name,
+            "display_name": _display(name, svc),
+            "state": svc.get("state", "stopped"),
+            "start_mode": None,
+            "delayed_autostart": False,
+            "username": None,
+            "sid": None,
+            "dependencies": [],
+            "dependents": [],
+            "error": None,
+        }
+        if faults.access_denied(state, SERVICES_KEY + name):
+            entry["error"] = REGISTRY_DENIED  # OpenSubKey throws SecurityException: this service only
+        else:
+            entry.update(
+                start_mode="auto" if mode == "delayed" else mode,
+                delayed_autostart=mode == "delayed",
+                username=svc.get("username", _DEFAULT_USER),
+                sid=resolve_sid(state, svc.get("username", _DEFAULT_USER)),
+                dependencies=list(svc.get("dependencies") or []),
+                dependents=state.dependents(name),
+            )
+        out.append(entry)
+    return out
+
+
+probe_services.takes_text = True

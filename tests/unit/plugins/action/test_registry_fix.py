@@ -35,7 +35,7 @@ def powershell_result(keys, services=()):
                 "locale": "en-US",
                 "section_errors": {},
                 "registry": {"keys": all_keys},
-                "services": list(services),
+                "services": [{"name": "RpcSs", "state": "running"}, *services],
             }
         ],
         "invocation": {"module_args": {"script": PROBE_SCRIPT, "depth": 8}},

@@ -71,3 +71,92 @@ def test_section_throws_records_the_section_error(host):
     probe = probe_from_result(probe_result(host(section_throws={"services": "boom"}), "services", "vssadmin"))
     assert probe["section_errors"] == {"services": "boom"}
     assert "services" not in probe and probe["vssadmin"]["rc"] == 0
+
+
+# The services section as it was before issue 9 (WMI + ServiceController dependencies), kept here to
+# prove the simulator reproduces what it did on a broken host.
+OLD_SERVICES = build_script(
+    {
+        "services": "# section: services\ntry {\n"
+        "    foreach ($svc in @(Get-CimInstance -ClassName Win32_Service -ErrorAction SilentlyContinue)) {\n"
+        "        $dependencies = @($controller.ServicesDependedOn | ForEach-Object { [string]$_.Name })\n"
+        "    }\n}\ncatch {\n    $probe.section_errors['services'] = [string]$_\n}\n"
+    }
+)
+
+
+def _services_probe(path, script=None):
+    script = script or build_script({"services": SECTIONS["services"]})
+    return probe_from_result(run(path, "ansible.windows.win_powershell", script=script, depth=PROBE_DEPTH))
+
+
+def test_wmi_broken_no_longer_empties_the_services_section(host):
+    # issue 9 item 1: Get-CimInstance ... -ErrorAction SilentlyContinue on a broken WMI returned []
+    path = host("com_msdtc_wrong_account.yml", wmi_broken=True)
+    assert _services_probe(path, OLD_SERVICES)["services"] == []  # what the old section read
+    probe = _services_probe(path)
+    assert "services" not in probe["section_errors"]
+    names = {s["name"] for s in probe["services"]}
+    assert {"MSDTC", "COMSysApp", "RpcSs"} <= names
+    # CIM sections fail loudly (-ErrorAction Stop): an error, not an empty list
+    nics = probe_from_result(probe_result(path, "nics", "resources"))
+    assert "0x80041010" in nics["section_errors"]["nics"] and "nics" not in nics
+
+
+def test_the_old_empty_list_is_an_error_for_every_service_fix():
+    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
+
+    empty = {"services": [], "installer": {"vcredist_products": [], "snapshot_plugins": []}}
+    findings = (evaluate_com(empty, {"reinstall_msdtc": True}), evaluate_installer(empty, {"reregister_msi": True}))
+    for finding in findings:
+        assert finding["status"] == "error" and "lists no services" in finding["detail"]
+        assert not [a for a in finding["actions"] if a.get("allowed")]
+
+
+def test_one_broken_service_does_not_hide_the_others(host):
+    # issue 9 item 8: a dependency that no longer exists threw in ServicesDependedOn for the whole section
+    with open(os.path.join(STATES, "com_msdtc_wrong_account.yml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data["services"]["SQLWriter"]["dependencies"] = ["RemovedDriver"]
+    data["faults"] = {"access_denied": ["HKLM:\\SYSTEM\\CurrentControlSet\\Services\\BITS"]}
+    path = host()
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True)
+    assert "ServicesDependedOn" in _services_probe(path, OLD_SERVICES)["section_errors"]["services"]
+    probe = _services_probe(path)
+    by = {s["name"]: s for s in probe["services"]}
+    assert by["SQLWriter"]["dependencies"] == ["RemovedDriver"] and by["SQLWriter"]["error"] is None
+    assert by["BITS"]["error"] == "Requested registry access is not allowed." and by["BITS"]["start_mode"] is None
+    assert by["MSDTC"]["sid"] == "S-1-5-18" and by["MSDTC"]["error"] is None
+
+
+def test_a_fix_never_plans_from_a_service_it_could_not_read(host):
+    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+
+    path = host("com_msdtc_wrong_account.yml", access_denied=["HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSDTC"])
+    finding = evaluate_com(_services_probe(path), {"restart": True, "reinstall_msdtc": True})
+    assert finding["status"] == "error" and "service MSDTC could not be read" in finding["detail"]
+
+
+def test_localized_account_is_stored_localized_and_compared_by_sid(host):
+    # issue 9 item 6: win_service stores the localized NTAccount name (SCManager.cs Account setter);
+    # the probe resolves the SID on the host, so the COM check passes after one run on de-DE
+    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+
+    with open(os.path.join(STATES, "com_msdtc_wrong_account.yml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data["locale"] = "de-DE"
+    path = host()
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True)
+    first = run(path, "ansible.windows.win_service", name="MSDTC", username="S-1-5-20")
+    assert first["changed"] is True
+    with open(path, encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["services"]["MSDTC"]["username"] == "NT-AUTORITÄT\\NETZWERKDIENST"
+    assert run(path, "ansible.windows.win_service", name="MSDTC", username="S-1-5-20")["changed"] is False
+    probe = _services_probe(path)
+    msdtc = next(s for s in probe["services"] if s["name"] == "MSDTC")
+    assert msdtc["sid"] == "S-1-5-20" and msdtc["username"] == "NT-AUTORITÄT\\NETZWERKDIENST"
+    finding = evaluate_com(probe)
+    assert "logs on as" not in finding["detail"], finding

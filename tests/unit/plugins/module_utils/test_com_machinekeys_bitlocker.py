@@ -30,8 +30,11 @@ def test_registered_in_checks():
 # ----------------------------------------------------------------------------- COM
 
 
+RPCSS = {"name": "RpcSs", "state": "running", "start_mode": "auto", "username": "NT AUTHORITY\\NetworkService"}
+
+
 def _services(com=None, dtc=None):
-    out = []
+    out = [dict(RPCSS)]  # every Windows host runs RPC: a list without a running service is implausible
     if com is not False:
         out.append(
             {"name": "COMSysApp", "state": "stopped", "start_mode": "manual", "username": "LocalSystem", **(com or {})}

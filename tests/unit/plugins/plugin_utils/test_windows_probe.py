@@ -26,7 +26,7 @@ STATE_CHANGING = re.compile(
 ALLOWED_COMMANDS = {"get-ciminstance", "get-service", "get-culture", "foreach-object", "vssadmin.exe"}
 # agent / installer / conditions sections: read files, registry, event log; sort and pick
 ALLOWED_COMMANDS |= {"test-path", "get-item", "get-itemproperty", "get-childitem", "join-path", "get-content"}
-ALLOWED_COMMANDS |= {"measure-object", "get-date", "get-winevent", "sort-object", "select-object"}
+ALLOWED_COMMANDS |= {"measure-object", "get-date", "get-winevent", "sort-object", "select-object", "where-object"}
 # machinekeys_acl / certificates_my / bitlocker sections: ACL, certificate store, BitLocker status
 ALLOWED_COMMANDS |= {"get-acl", "get-command", "get-bitlockervolume"}
 # .NET / CIM methods that change a service or the system
