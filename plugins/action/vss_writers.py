@@ -49,6 +49,7 @@ ARGUMENT_SPEC = {
     },
     "force_dependent_services": {"type": "bool", "default": False},
     "settle_timeout": {"type": "int", "default": 30},
+    "waiting_recheck": {"type": "int", "default": 0},
 }
 
 # Seconds between probes while waiting for restarted writers to report stable again.
@@ -143,6 +144,21 @@ class ActionModule(ActionBase):
         out = {"changed": False, "finding": finding}
         if finding["status"] == "error":
             raise _ResultError(finding["detail"], **out)
+        if args["waiting_recheck"] > 0 and any(a.get("in_progress") for a in plan["actions"]):
+            # Writers in states 2-5 are a snapshot in progress unless they persist minutes apart.
+            time.sleep(args["waiting_recheck"])
+            probe = self._probe(task_vars)
+            again_finding, again, _again_plan = assess_vss(probe, options)
+            if again is None:
+                raise _ResultError(f"re-probe of waiting writers: {again_finding['detail']}", **out)
+            first = {w["name"]: w["state"] for w in writers}
+            options["persisting_writers"] = [
+                w["name"] for w in again if w["name"] in plan["waiting_writers"] and first.get(w["name"]) == w["state"]
+            ]
+            finding, writers, plan = assess_vss(probe, options)  # decided from the second probe
+            out["finding"] = finding
+            if finding["status"] == "error":
+                raise _ResultError(finding["detail"], **out)
 
         not_allowed = [
             {k: a[k] for k in ("service", "writers", "disruptive", "reason")}
@@ -193,7 +209,10 @@ class ActionModule(ActionBase):
                 after_finding, after_writers, _after_plan = assess_vss(self._probe(task_vars), options)
                 if after_writers is None:
                     raise _ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+                # A writer not listed after its service restarted has not re-registered (yet): not recovered.
+                listed = {w["name"] for w in after_writers}
                 still = [w for w in after_writers if w["name"] in fixed and w["state"] != STABLE]
+                still += [dict(w, state=None, last_error="not listed") for w in writers if w["name"] in fixed - listed]
                 remaining = deadline - time.monotonic()
                 if not still or remaining <= 0:
                     break
@@ -202,7 +221,10 @@ class ActionModule(ActionBase):
             if still:
                 raise _ResultError(
                     f"writers still not stable {args['settle_timeout']} s after restarting {', '.join(restarted)}: "
-                    + ", ".join(f"'{w['name']}' {state_text(w)}" for w in still),
+                    + ", ".join(
+                        f"'{w['name']}' " + (state_text(w) if w["state"] is not None else "not listed by vssadmin")
+                        for w in still
+                    ),
                     **out,
                 )
 

@@ -4,7 +4,9 @@
 COM+ System Application and MSDTC (pure Python, reads the probe's ``services`` section).
 
 Check: ``COMSysApp`` can start (installed, not disabled, not stuck in a pending state) and
-``MSDTC`` runs and logs on as ``NT AUTHORITY\\NetworkService`` (S-1-5-20).
+``MSDTC`` is not disabled and logs on as ``NT AUTHORITY\\NetworkService`` (S-1-5-20, compared by the SID
+the probe resolved on the host). MSDTC is demand-start on several Windows Server versions, so a stopped
+manual MSDTC passes; a stopped *automatic* MSDTC failed to start and is a problem.
 ``COMSysApp`` is a demand-start service: stopped while idle is normal and passes; the probe is
 read-only, so "can it start?" is only answered by starting it, which the fix does.
 
@@ -94,8 +96,10 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         state = dtc.get("state")
         if state in _STUCK:
             problems.append(f"MSDTC is stuck in state {state}")
-        elif state != "running":
-            problems.append(f"MSDTC is {state or 'in an unknown state'}, not running")
+        elif state != "running" and dtc.get("start_mode") in ("auto", "delayed", "boot", "system"):
+            # MSDTC is demand-start (manual) on several Windows Server versions: stopped is then normal, as
+            # for COMSysApp. Only an automatic MSDTC that is not running failed to start (issue 9 item 9).
+            problems.append(f"MSDTC is {state or 'in an unknown state'} although it starts automatically")
     if com is not None:
         state = com.get("state")
         if com.get("start_mode") == "disabled":

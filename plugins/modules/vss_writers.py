@@ -77,6 +77,15 @@ options:
       - Writers still not stable then fail the task.
     type: int
     default: 30
+  waiting_recheck:
+    description:
+      - Writers in states 2-5 (waiting for freeze, thaw, post snapshot, backup complete) are a snapshot in
+        progress, Azure Backup's own included; their services are never restarted on one probe.
+      - With a value above 0, probe again after this many seconds; writers still in the same waiting state
+        (and no VMSnapshot operation C(transitioning)) count as stuck and their services may be restarted.
+      - While the VMSnapshot extension reports a running operation nothing is restarted at all.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

@@ -321,8 +321,9 @@ catch {
 SECTIONS["resources"] = r"""# section: resources
 # One sample: Win32_Processor.LoadPercentage (averaged over CPUs) and used physical memory.
 try {
+    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 % (issue 9 item 11)
     $cpuLoads = @(Get-CimInstance -ClassName Win32_Processor -ErrorAction Stop |
-        ForEach-Object { [double]$_.LoadPercentage })
+        Where-Object { $null -ne $_.LoadPercentage } | ForEach-Object { [double]$_.LoadPercentage })
     $osInfo = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
     $memTotal = [double]$osInfo.TotalVisibleMemorySize
     $memFree = [double]$osInfo.FreePhysicalMemory
@@ -397,7 +398,8 @@ try {
         $statusInfo.found = $true
         $statusInfo.path = [string]$statusFiles[0].FullName
         $statusInfo.last_write_utc = $statusFiles[0].LastWriteTimeUtc.ToString('o')
-        $statusInfo.content = [string](Get-Content -LiteralPath $statusFiles[0].FullName -Raw)
+        $statusInfo.content = [string](Get-Content -LiteralPath $statusFiles[0].FullName -Raw -Encoding UTF8 `
+            -ErrorAction Stop)
     }
     $probe['extension_status'] = [PSCustomObject]$statusInfo
 }
@@ -415,7 +417,8 @@ try {
     $mkPath = Join-Path $env:SystemDrive 'ProgramData\Microsoft\Crypto\RSA\MachineKeys'
     $mkExists = Test-Path -LiteralPath $mkPath -PathType Container
     $mkSddl = $null
-    if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath | Select-Object -ExpandProperty Sddl) }
+    # -ErrorAction Stop: access denied is a section error, never an empty SDDL (issue 9 item 11)
+    if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath -ErrorAction Stop).Sddl }
     $probe['machinekeys_acl'] = [PSCustomObject]@{ path = [string]$mkPath; exists = [bool]$mkExists; sddl = $mkSddl }
 }
 catch {

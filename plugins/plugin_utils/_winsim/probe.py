@@ -30,10 +30,22 @@ _CIM_STOP_RE = re.compile(r"Get-CimInstance(?:[^\n]|`\n)*?-ErrorAction\s+Stop")
 _SECTION_RE = re.compile(r"^# section: ([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 
 
+# The OEM code page of each display language (what a console program such as vssadmin writes).
+OEM_CODE_PAGES = {"en-US": "cp437", "de-DE": "cp850", "fr-FR": "cp850", "zh-TW": "cp950", "ja-JP": "cp932"}
+
+
 def vss_writers_output(state) -> tuple[int, str]:
-    """``vssadmin list writers`` on the host: (rc, text in the host's language)."""
+    """``vssadmin list writers`` on the host: (rc, text in the host's language).
+
+    Fault ``vssadmin_oem_as_utf8``: ansible-core's exec_wrapper.ps1 (2.20, lines 68-76) sets
+    ``[Console]::OutputEncoding`` to UTF-8, so PowerShell decodes a native program's output as UTF-8; a
+    vssadmin that writes the OEM code page anyway arrives with every non-ASCII byte as U+FFFD.
+    """
     down = bool(state.data.get("vss_service_down"))
-    return vssadmin.render(services.visible_writers(state), state.locale, service_down=down)
+    rc, text = vssadmin.render(services.visible_writers(state), state.locale, service_down=down)
+    if faults.fault(state, "vssadmin_oem_as_utf8"):
+        text = text.encode(OEM_CODE_PAGES.get(state.locale, "cp437"), errors="replace").decode("utf-8", "replace")
+    return rc, text
 
 
 def _vssadmin(state) -> dict:

@@ -160,3 +160,22 @@ def test_localized_account_is_stored_localized_and_compared_by_sid(host):
     assert msdtc["sid"] == "S-1-5-20" and msdtc["username"] == "NT-AUTORITÄT\\NETZWERKDIENST"
     finding = evaluate_com(probe)
     assert "logs on as" not in finding["detail"], finding
+
+
+def test_acl_access_denied_is_a_section_error_not_an_empty_sddl(host):
+    # issue 9 item 11: Get-Acl's non-terminating error became an empty SDDL
+    from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import evaluate_machinekeys
+
+    mk = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
+    probe = probe_from_result(probe_result(host("machinekeys_extra_principals.yml", access_denied=[mk]),
+                                           "machinekeys_acl", "certificates_my"))  # fmt: skip
+    assert "unauthorized" in probe["section_errors"]["machinekeys_acl"]
+    finding = evaluate_machinekeys(probe, {"reset_acl": True})
+    assert finding["status"] == "error" and not [a for a in finding["actions"] if a.get("allowed")]
+
+
+def test_probe_reads_fail_loudly_and_null_load_is_not_zero():
+    # issue 9 item 11: -ErrorAction Stop / -Encoding UTF8; a null LoadPercentage is skipped, not 0 %
+    assert "Get-Acl -LiteralPath $mkPath -ErrorAction Stop" in SECTIONS["machinekeys_acl"]
+    assert "-Raw -Encoding UTF8" in SECTIONS["extension_status"]
+    assert "Where-Object { $null -ne $_.LoadPercentage }" in SECTIONS["resources"]

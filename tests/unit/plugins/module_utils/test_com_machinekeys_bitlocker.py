@@ -81,6 +81,13 @@ def test_com_disabled_comsysapp_is_fixed_without_opt_in():
     assert steps[:2] == [("set_start_mode", "COMSysApp", True, False), ("start_service", "COMSysApp", True, False)]
 
 
+def test_com_demand_start_msdtc_stopped_passes():
+    # issue 9 item 9: MSDTC is demand-start on several Windows Server versions
+    assert evaluate_com(_services(dtc={"state": "stopped", "start_mode": "manual"}))["status"] == "pass"
+    disabled = evaluate_com(_services(dtc={"state": "stopped", "start_mode": "disabled"}))
+    assert disabled["status"] == "fail" and "MSDTC is disabled" in disabled["detail"]
+
+
 def test_com_stopped_msdtc_starts_then_last_resort():
     finding, plan = assess_com(_services(dtc={"state": "stopped"}), {"reinstall_msdtc": True})
     assert [s["action"] for s in plan["steps"]] == ["start_service", "start_service"]

@@ -222,3 +222,18 @@ def test_installer_unregistered_service_and_options():
     with pytest.raises(ValueError, match="vcredist_product_id"):
         inst.validate_options({"vcredist_product_id": "042d26ef"})
     assert inst.evaluate_installer({"services": []})["status"] == "error"
+
+
+def test_dotnet_round_trip_timestamps_and_unparsable_vssadmin():
+    # issue 9 item 11: .NET 'o' has 7 fractional digits (fromisoformat rejects them before 3.11);
+    # a VssParseError must not escape as a traceback: an unreadable vssadmin counts as "maybe busy"
+    from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import parse_dotnet_utc
+
+    stamp = parse_dotnet_utc("2026-12-01T06:00:00.1234567Z")
+    assert stamp.microsecond == 123456 and stamp.utcoffset().total_seconds() == 0
+    assert parse_dotnet_utc("2026-12-01T06:00:00.1234567+02:00").utcoffset().total_seconds() == 7200
+    assert parse_dotnet_utc("2026-12-01T06:00:00") is None
+    busy, why = agent.backup_in_progress(
+        {"vssadmin": {"rc": 0, "stdout": "   Writer Id: {e8132975-6f93-4464-a53e-1050253ae220}"}}, 180
+    )
+    assert busy is True and "could not be parsed" in why
