@@ -307,7 +307,8 @@ def normalize_extra_map(extra_map) -> list[dict]:
             raise ValueError(f"{where} needs 'name' or 'writer_id'")
         disruptive = entry.get("disruptive")
         if disruptive is None:
-            disruptive = _BUILTIN_DISRUPTIVE.get(service.strip().lower(), False)
+            # issue 10 item 12: a service we know nothing about is disruptive unless the user says otherwise
+            disruptive = _BUILTIN_DISRUPTIVE.get(service.strip().lower(), True)
         rows.append(
             {
                 "name": name.strip() if name else None,

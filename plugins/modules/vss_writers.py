@@ -62,7 +62,8 @@ options:
       disruptive:
         description:
           - Whether restarting the service interrupts a workload.
-          - Defaults to the built-in flag of O(extra_writer_services[].service), V(false) for unknown services.
+          - Defaults to the built-in flag of O(extra_writer_services[].service), V(true) for a service the built-in
+            map does not know (never restarted unless listed in O(allowed_services) or marked V(false) here).
         type: bool
   force_dependent_services:
     description:

@@ -298,7 +298,12 @@ def test_extra_map_validation(rows, match):
 def test_extra_map_disruptive_defaults_from_builtin():
     (row,) = normalize_extra_map([{"name": "x", "service": "msexchangeis"}])
     assert row["disruptive"] is True
+    (row,) = normalize_extra_map([{"name": "x", "service": "CryptSvc"}])
+    assert row["disruptive"] is False
+    # a service the built-in map does not know is disruptive unless the user says otherwise (issue 10 item 12)
     (row,) = normalize_extra_map([{"name": "x", "service": "Schedule"}])
+    assert row["disruptive"] is True
+    (row,) = normalize_extra_map([{"name": "x", "service": "Schedule", "disruptive": False}])
     assert row["disruptive"] is False
 
 
