@@ -1,0 +1,49 @@
+"""The Windows fix action plugins run in-process against the (faithful) simulator (tools/winsim_driver.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from winsim_driver import run_fix  # noqa: E402
+
+STATES = os.path.join(ROOT, "tests", "sim", "states")
+MK = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
+
+
+def _copy(tmp_path, name):
+    path = tmp_path / name
+    shutil.copyfile(os.path.join(STATES, name), path)
+    return str(path)
+
+
+def _sddl(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["acls"][MK]["sddl"]
+
+
+def test_win_acl_absent_is_remove_access_rule(tmp_path):
+    # issue 9 item 2: .NET RemoveAccessRule subtracts the rights from every overlapping ACE of that SID
+    path = _copy(tmp_path, "machinekeys_everyone_inherit.yml")
+    args = {"path": MK, "user": "S-1-1-0", "rights": "FullControl", "type": "allow", "state": "absent"}
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import manifest, runner
+
+    module = "ansible.windows.win_acl"
+    request = manifest.Request(kind="module", module=module, args={**args, "_ansible_module_name": module})
+    result, _check = runner.run_module(request, path)
+    assert result["changed"] is True
+    assert _sddl(path) == "O:SYG:SYD:PAI(A;;FA;;;BA)"  # the default Everyone entry went too
+
+
+def test_machinekeys_fix_re_plans_after_remove_access_rule(tmp_path):
+    path = _copy(tmp_path, "machinekeys_everyone_inherit.yml")
+    result, host = run_fix("machinekeys_acl", {"reset_acl": True}, path)
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(_sddl(path)[len("O:SYG:SYD:PAI") :].strip("()").split(")(")) == ["A;;0x12019f;;;WD", "A;;FA;;;BA"]
+    again, _host = run_fix("machinekeys_acl", {"reset_acl": True}, path)
+    assert not again.get("failed") and again["changed"] is False
