@@ -96,6 +96,7 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
     unlock = bool(options.get("unlock", False))
     decrypt = bool(options.get("decrypt", False))
     passwords = options.get("recovery_passwords") or {}
+    ade = options.get("azure_disk_encryption")  # None: unknown, treated as "managed by Azure"
     have = {normalize_mount_point(k) for k in passwords}
     locked = [v for v in volumes if isinstance(v, dict) and is_locked(v)]
     actions = []
@@ -106,7 +107,7 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
         action = {
             "action": "unlock_volume",
             "mount_point": mount,
-            "command": f"manage-bde -unlock {mount} -RecoveryPassword <recovery password of {mount}>",
+            "command": f"Unlock-BitLocker -MountPoint {mount} -RecoveryPassword <recovery password of {mount}>",
             "allowed": wanted and has_password,
             "disruptive": True,
         }
@@ -118,11 +119,18 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
         off = {
             "action": "turn_off_bitlocker",
             "mount_point": mount,
-            "command": f"manage-bde -off {mount}",
-            "allowed": decrypt and has_password,
+            "command": f"Disable-BitLocker -MountPoint {mount}",
+            "allowed": decrypt and has_password and ade is False,
             "disruptive": True,
         }
-        if not decrypt:
+        if ade is None and decrypt:
+            off["reason"] = "the probe cannot tell whether Azure Disk Encryption manages the volumes"
+        elif ade and decrypt:
+            off["reason"] = (
+                "Azure Disk Encryption manages this VM's volumes: turn encryption off through Azure"
+                " (Disable-AzVMDiskEncryption / az vm encryption disable), never on the guest"
+            )
+        elif not decrypt:
             off["reason"] = "decrypt not opted in (turning BitLocker off lowers security)"
         elif not has_password:
             off["reason"] = f"the volume must be unlocked first: no recovery password given for {mount}"
@@ -152,7 +160,8 @@ def assess_bitlocker(probe: dict, options: dict | None = None):
     volumes = section.get("volumes") or []
     if not isinstance(volumes, list):
         return _finding("error", "probe section bitlocker.volumes is not a list"), None
-    plan = plan_bitlocker(volumes, options)
+    ade = section.get("azure_disk_encryption")
+    plan = plan_bitlocker(volumes, dict(options or {}, azure_disk_encryption=ade if isinstance(ade, bool) else None))
     if not plan["locked"]:
         listed = ", ".join(_volume_text(v) for v in volumes if isinstance(v, dict)) or "no volumes"
         return _finding("pass", f"no volume locked by BitLocker: {listed}"), plan

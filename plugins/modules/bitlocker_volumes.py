@@ -18,10 +18,12 @@ description:
   - A volume whose lock status is C(Locked) makes the snapshot fail ("This drive is locked by BitLocker Drive
     Encryption"). Unlocked encrypted volumes pass.
   - By default the module only reports. With O(unlock=true) it unlocks each locked volume with
-    C(manage-bde -unlock <volume> -RecoveryPassword <password>); with O(decrypt=true) it unlocks and then turns
-    BitLocker off (C(manage-bde -off <volume>)), as the Microsoft doc suggests.
-  - The steps run through M(ansible.windows.win_command) because neither ansible.windows nor community.windows has
-    a BitLocker module and the PowerShell this collection writes stays read-only.
+    C(Unlock-BitLocker -MountPoint <volume> -RecoveryPassword <password>); with O(decrypt=true) it unlocks and then
+    turns BitLocker off (C(Disable-BitLocker -MountPoint <volume>)), as the Microsoft doc suggests.
+  - The steps run as small scripts through M(ansible.windows.win_powershell) with the recovery password as a script
+    parameter, never on a process command line (which process-creation auditing records whatever C(no_log) says).
+  - O(decrypt) never turns BitLocker off where Azure Disk Encryption manages the volumes (its extension is
+    installed) or where the probe cannot tell: such volumes are decrypted through Azure.
   - The recovery password is a secret - the module call that carries it runs with C(no_log), its C(cmd) is dropped
     from every result, and it never appears in the result, the invocation or an error message.
   - This is the fix for the Azure Backup error C(ExtensionSnapshotBitlockerError).

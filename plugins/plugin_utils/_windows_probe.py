@@ -464,7 +464,12 @@ try {
                 }
             }
         )
-        $probe['bitlocker'] = [PSCustomObject]@{ available = $true; volumes = $blVolumes }
+        # The Azure Disk Encryption extension's plugin folder: ADE-managed volumes are decrypted through Azure.
+        $blAde = Test-Path -PathType Container `
+            -LiteralPath 'C:\Packages\Plugins\Microsoft.Azure.Security.AzureDiskEncryption'
+        $probe['bitlocker'] = [PSCustomObject]@{
+            available = $true; volumes = $blVolumes; azure_disk_encryption = $blAde
+        }
     }
 }
 catch {

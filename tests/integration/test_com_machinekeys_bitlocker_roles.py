@@ -192,7 +192,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
         assert len(handle.readlines()) == lines
     assert sha(states["b-unlock"]) == before["b-unlock"]
 
-    # a well-formed but wrong password: manage-bde refuses; the password is not echoed
+    # a well-formed but wrong password: Unlock-BitLocker refuses; the password is not echoed
     wrong = {
         "extension_snapshot_bitlocker_error_unlock": True,
         "extension_snapshot_bitlocker_error_recovery_passwords": {"D:": WRONG},
@@ -200,7 +200,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
     proc = run_playbook(inventory, book, "--limit", "b-unlock", "-vvv", extra_vars=wrong)
     assert (
         proc.returncode != 0
-        and "manage-bde -unlock D: -RecoveryPassword <recovery password of D:> failed" in proc.stdout
+        and "Unlock-BitLocker -MountPoint D: -RecoveryPassword <recovery password of D:> failed" in proc.stdout
     )
     assert WRONG not in proc.stdout and WRONG not in proc.stderr
     assert sha(states["b-unlock"]) == before["b-unlock"]

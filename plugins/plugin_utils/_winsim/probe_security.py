@@ -124,7 +124,7 @@ def bitlocker(state) -> dict:
                 "key_protectors": [str(k) for k in vol.get("key_protectors") or []],
             }
         )
-    return {"available": True, "volumes": out}
+    return {"available": True, "volumes": out, "azure_disk_encryption": bool(state.data.get("azure_disk_encryption"))}
 
 
 RENDERERS = {

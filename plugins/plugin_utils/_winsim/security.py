@@ -391,3 +391,60 @@ def run_command(state, words: list[str]) -> tuple[int, str, str] | None:
     if program in ("manage-bde", "manage-bde.exe"):
         return _manage_bde(state, words)
     return None
+
+
+SCRIPT_MARKERS = {
+    "# vmbackup.azure:bitlocker_unlock": "unlock",
+    "# vmbackup.azure:bitlocker_off": "off",
+}
+
+
+def script_kind(script: str) -> str | None:
+    """Which of our state-changing scripts (plugins/plugin_utils/_windows_scripts.py) this is, if any."""
+    for line in script.splitlines():
+        kind = SCRIPT_MARKERS.get(line.strip())
+        if kind:
+            return kind
+    return None
+
+
+def bitlocker_script(state, kind: str, parameters: dict, check_mode: bool, result: dict) -> dict:
+    """Our BitLocker scripts as win_powershell runs them: with ``$ErrorActionPreference = 'Stop'`` a cmdlet
+    error is terminating, so the result has win_powershell's failure shape (failed, ``error`` entries,
+    no ``msg``; win_powershell.ps1 lines 950-959, 1019-1044). Cmdlet messages are approximations."""
+    mount = str(parameters.get("MountPoint") or "").rstrip("\\").upper()
+    if not mount or (kind == "unlock" and not parameters.get("RecoveryPassword")):
+        missing = "MountPoint" if not mount else "RecoveryPassword"
+        return _script_failed(result, f"Cannot bind argument to parameter '{missing}' because it is an empty string.")
+    vol = _volume(state, mount)
+    if vol is None:
+        return _script_failed(result, f"Get-BitLockerVolume : BitLocker volume {mount} was not found.")
+    locked = str(vol.get("lock_status", "")).lower() == "locked"
+    if kind == "unlock":
+        if not locked:
+            return dict(result, changed=False)
+        if check_mode:  # -WhatIf: ShouldProcess is false, Unlock-BitLocker never runs (nor checks the password)
+            return dict(result, changed=True)
+        if str(parameters["RecoveryPassword"]).lower() != str(vol.get("recovery_password", "")).lower():
+            return _script_failed(result, "Unlock-BitLocker : The recovery password is not valid.")
+        vol["lock_status"] = "Unlocked"
+        vol["protection_status"] = "On"
+        state.touch()
+        return dict(result, changed=True)
+    if str(vol.get("volume_status")) in ("FullyDecrypted", "DecryptionInProgress"):
+        return dict(result, changed=False)
+    if check_mode:  # -WhatIf: ShouldProcess is false, Disable-BitLocker never runs
+        return dict(result, changed=True)
+    if locked:
+        return _script_failed(result, "Disable-BitLocker : This drive is locked by BitLocker Drive Encryption.")
+    vol["volume_status"] = "DecryptionInProgress"
+    vol["protection_status"] = "Off"
+    vol["key_protectors"] = []
+    state.touch()
+    return dict(result, changed=True)
+
+
+def _script_failed(result: dict, message: str) -> dict:
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults
+
+    return dict(result, changed=False, failed=True, error=[faults.error_record(message, "ActionPreferenceStop")])

@@ -11,7 +11,9 @@ Assumptions about Windows (none of this ran on Windows):
 - With ``force_dependent_services``: ``stopped`` leaves the dependents stopped; ``restarted``
   starts the dependents that were running again afterwards (we assume ``Restart-Service -Force``
   restarts what it stopped).
-- The dependents check also applies in check mode (we assume ``-WhatIf`` still refuses).
+- The dependents check does not apply in check mode: Stop-/Restart-Service ask ShouldProcess before
+  DoStopService checks the dependents (PowerShell Service.cs), and ShouldProcess is false under -WhatIf.
+- Starting a disabled service fails (ServiceController.Start: ERROR_SERVICE_DISABLED).
 - Starting a service does not start its dependencies in the model (the SCM would; the states
   in our test hosts keep dependencies running).
 - Starting or restarting a service resets the VSS writers it hosts to ``[1] Stable`` /
@@ -56,6 +58,15 @@ def reset_writers(state, service: str) -> None:
     for w in state.writers:
         if str(w.get("service") or "").lower() != low or w.get("recovers_on_restart", True) is False:
             continue
+        # Fault: a writer re-registers late (``reregister: <n>``: unlisted for the next n vssadmin runs)
+        # or never (``reregister: never``) after its service restarted.
+        later = w.get("reregister")
+        if later == "never":
+            w["unlisted"] = True
+            state.touch()
+        elif isinstance(later, int) and later > 0:
+            w["unlisted_for"] = later
+            state.touch()
         if w.get("state") != 1 or w.get("last_error") != "No error":
             w["state"] = 1
             w["last_error"] = "No error"
@@ -65,6 +76,12 @@ def reset_writers(state, service: str) -> None:
 def visible_writers(state) -> list[dict]:
     out = []
     for w in state.writers:
+        if w.get("unlisted"):
+            continue
+        if int(w.get("unlisted_for") or 0) > 0:  # one vssadmin run less until it re-registers
+            w["unlisted_for"] = int(w["unlisted_for"]) - 1
+            state.touch()
+            continue
         svc_name = str(w.get("service") or "")
         if not svc_name or svc_name.lower() == "vss":
             out.append(w)
@@ -87,11 +104,29 @@ START_FAILED_MSG = (
 )
 
 
+TIMEOUT_MSG = (
+    "simulator: {verb}-Service is still waiting for '{display} ({name})' to {what}: PowerShell waits without a"
+    " timeout (Service.cs DoWaitForStatus), so the task only ends at the connection or task timeout"
+)
+
+
+def _hangs(state, name: str, what: str) -> bool:
+    """Fault ``service_timeout: {<name>: stop|start}``: the service never reaches the state."""
+    for key, value in (faults.fault(state, "service_timeout", {}) or {}).items():
+        if str(key).lower() == name.lower() and str(value).lower() == what:
+            return True
+    return False
+
+
 def start(state, name: str, svc: dict) -> None:
-    # start_fails: true in the state = the service fails to start (Start-Service throws; the exec
-    # wrapper reports it). Cleared by what repairs it (e.g. `msdtc -install`, _winsim/security.py).
-    if svc.get("start_fails"):
+    # PowerShell Service.cs (PowerShell/PowerShell, Microsoft.PowerShell.Commands.Management): DoStartService
+    # calls ServiceController.Start(); a disabled service (ERROR_SERVICE_DISABLED) or one that fails
+    # (start_fails: true in the state; cleared by what repairs it, e.g. `msdtc -install`) writes
+    # CouldNotStartService, terminating under the module's ErrorActionPreference Stop.
+    if svc.get("start_fails") or svc.get("start_mode") == "disabled":
         raise fail(START_FAILED_MSG.format(display=_display(name, svc), name=name))
+    if _hangs(state, name, "start"):
+        raise fail(TIMEOUT_MSG.format(verb="Start", display=_display(name, svc), name=name, what="start"))
     _set_state(state, name, svc, "running")
     reset_writers(state, name)
 
@@ -111,10 +146,19 @@ def _running_dependents(state, name: str, seen: set | None = None) -> list[str]:
 
 
 def stop(state, name: str, svc: dict, force: bool, check_mode: bool) -> list[str]:
-    """Stop ``name`` (and with ``force`` its running dependents). Returns the dependents stopped."""
+    """Stop ``name`` (and with ``force`` its running dependents). Returns the dependents stopped.
+
+    Service.cs: Stop-/Restart-Service ask ShouldProcess *first* ("always false if WhatIf is set") and
+    only then DoStopService refuses a service with running dependents (ServiceHasDependentServices). So
+    under -WhatIf (check mode) there is no refusal: win_service reports the change.
+    """
+    if check_mode:
+        return _running_dependents(state, name) if force else []
     dependents = _running_dependents(state, name)
     if dependents and not force:
         raise fail(DEPENDENT_SERVICES_MSG.format(display=_display(name, svc), name=name))
+    if _hangs(state, name, "stop"):
+        raise fail(TIMEOUT_MSG.format(verb="Stop", display=_display(name, svc), name=name, what="stop"))
     if not check_mode:
         for dep in dependents:
             _set_state(state, dep, state.services[dep], "stopped")

@@ -42,6 +42,7 @@ Example (every section is optional except ``hostname``)::
       - {mount_point: 'D:', volume_type: Data, lock_status: Locked, volume_status: FullyEncrypted,
          protection_status: Unknown, encryption_percentage: 100, key_protectors: [RecoveryPassword],
          recovery_password: '111111-...'}   # what manage-bde -unlock accepts (never rendered)
+    azure_disk_encryption: false     # true: the ADE extension's plugin folder exists (its volumes are Azure's)
     # services.<name>.start_fails: true = starting the service fails (msdtc -install clears it for MSDTC)
     nics:                            # probe section nics (GuestDhcpDisabled)
       - {name: Ethernet, dhcp_enabled: true, ip_addresses: [10.0.0.4]}
@@ -107,6 +108,7 @@ SECTIONS = {
     "events": list,
     "extension_status": dict,
     "faults": dict,
+    "azure_disk_encryption": bool,
 }
 
 

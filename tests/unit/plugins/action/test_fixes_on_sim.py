@@ -47,3 +47,20 @@ def test_machinekeys_fix_re_plans_after_remove_access_rule(tmp_path):
     assert sorted(_sddl(path)[len("O:SYG:SYD:PAI") :].strip("()").split(")(")) == ["A;;0x12019f;;;WD", "A;;FA;;;BA"]
     again, _host = run_fix("machinekeys_acl", {"reset_acl": True}, path)
     assert not again.get("failed") and again["changed"] is False
+
+
+def test_no_secret_on_any_command_line(tmp_path):
+    # issue 9 item 10: a recovery password travels as a win_powershell parameter, never in a command
+    password = "111111-222222-333333-444444-555555-666666-000011-123453"
+    path = _copy(tmp_path, "bitlocker_locked_data.yml")
+    result, host = run_fix("bitlocker_volumes", {"unlock": True, "recovery_passwords": {"D:": password}}, path)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    for module, args, _check in host.calls:
+        assert module not in ("ansible.windows.win_command", "ansible.windows.win_shell"), args
+        assert password not in str(args.get("script", "")) + str(args.get("argv", "")) + str(args.get("cmd", ""))
+    unlocks = [args for module, args, _c in host.calls if args.get("parameters", {}).get("RecoveryPassword")]
+    assert len(unlocks) == 1 and "Unlock-BitLocker" in unlocks[0]["script"]
+    assert password not in repr(result)
+    with open(path, encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["bitlocker_volumes"][0]["lock_status"] == "Unlocked"

@@ -179,3 +179,50 @@ def test_probe_reads_fail_loudly_and_null_load_is_not_zero():
     assert "Get-Acl -LiteralPath $mkPath -ErrorAction Stop" in SECTIONS["machinekeys_acl"]
     assert "-Raw -Encoding UTF8" in SECTIONS["extension_status"]
     assert "Where-Object { $null -ne $_.LoadPercentage }" in SECTIONS["resources"]
+
+
+def _state(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_starting_a_disabled_service_fails(host):
+    path = host("com_comsysapp_disabled.yml")
+    result = run(path, "ansible.windows.win_service", name="COMSysApp", state="started")
+    assert result["failed"] is True and "cannot be started" in result["msg"]
+    # configuration first, state last (win_service.ps1): enabling and starting in one call works
+    ok = run(path, "ansible.windows.win_service", name="COMSysApp", start_mode="manual", state="started")
+    assert ok["changed"] is True and _state(path)["services"]["COMSysApp"]["state"] == "running"
+
+
+def test_whatif_comes_before_the_running_dependents_refusal(host):
+    # Service.cs: ShouldProcess (false under -WhatIf) is asked before DoStopService refuses
+    path = host()
+    check = run(path, "ansible.windows.win_service", check=True, name="RpcSs", state="restarted")
+    assert check["changed"] is True and not check.get("failed")
+    real = run(path, "ansible.windows.win_service", name="RpcSs", state="restarted")
+    assert real["failed"] is True and "dependent services" in real["msg"]
+
+
+def test_service_that_does_not_stop_in_time(host):
+    path = host(service_timeout={"CryptSvc": "stop"})
+    result = run(path, "ansible.windows.win_service", name="CryptSvc", state="restarted")
+    assert result["failed"] is True and "without a timeout" in result["msg"]
+    assert _state(path)["services"]["CryptSvc"]["state"] == "running"
+
+
+def test_writer_re_registers_late_or_never(host):
+    with open(os.path.join(STATES, "vss_system_writer_timeout_zh-TW.yml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    system = next(w for w in data["vss_writers"] if w["name"] == "System Writer")
+    path = host()
+    for late, listed in ((2, [False, False, True]), ("never", [False, False, False])):
+        system["reregister"] = late
+        with open(path, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(data, handle, allow_unicode=True)
+        run(path, "ansible.windows.win_service", name="CryptSvc", state="restarted", force_dependent_services=True)
+        seen = []
+        for _ in listed:
+            out = probe_from_result(probe_result(path, "vssadmin"))["vssadmin"]["stdout"]
+            seen.append("System Writer" in out)
+        assert seen == listed, late

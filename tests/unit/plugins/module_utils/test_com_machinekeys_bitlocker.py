@@ -199,8 +199,8 @@ def test_machinekeys_group_is_reported_only_and_errors():
 # ----------------------------------------------------------------------------- BitLocker
 
 
-def _bl(*volumes, available=True):
-    return {"bitlocker": {"available": available, "volumes": list(volumes)}}
+def _bl(*volumes, available=True, ade=False):
+    return {"bitlocker": {"available": available, "volumes": list(volumes), "azure_disk_encryption": ade}}
 
 
 LOCKED = {
@@ -223,7 +223,8 @@ def test_bitlocker_statuses():
         ("unlock_volume", False),
         ("turn_off_bitlocker", False),
     ]
-    assert "would unlock D: (manage-bde -unlock D: -RecoveryPassword <recovery password of D:>)" in finding["fix"]
+    fix = "would unlock D: (Unlock-BitLocker -MountPoint D: -RecoveryPassword <recovery password of D:>)"
+    assert fix in finding["fix"]
 
 
 def test_bitlocker_opt_ins_need_a_password_and_never_show_it():
@@ -234,6 +235,15 @@ def test_bitlocker_opt_ins_need_a_password_and_never_show_it():
     decrypt = evaluate_bitlocker(_bl(LOCKED), {"decrypt": True, "recovery_passwords": {"D:": PASSWORD}})
     assert [a["allowed"] for a in decrypt["actions"]] == [True, True]
     assert PASSWORD not in repr(unlock) + repr(decrypt)
+
+
+def test_bitlocker_off_refused_where_azure_disk_encryption_manages_the_volume():
+    # issue 9 item 10: ADE volumes are decrypted through Azure, never on the guest; unknown = refused
+    options = {"decrypt": True, "recovery_passwords": {"D:": PASSWORD}}
+    for probe in (_bl(LOCKED, ade=True), {"bitlocker": {"available": True, "volumes": [LOCKED]}}):
+        off = evaluate_bitlocker(probe, options)["actions"][1]
+        assert off["action"] == "turn_off_bitlocker" and off["allowed"] is False
+    assert "through Azure" in evaluate_bitlocker(_bl(LOCKED, ade=True), options)["actions"][1]["reason"]
 
 
 @pytest.mark.parametrize(
