@@ -47,8 +47,14 @@ def _volumes_text(volumes) -> str:
 
 class ActionModule(SecurityFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     PROBE_SECTIONS = ("bitlocker",)
+    RESULT_KEYS = {
+        "volumes_before": "before",
+        "volumes_after": "after",
+        "volumes_after_predicted": "after_predicted",
+        "performed": "actions",
+    }
     SECRET_OPTIONS = ("recovery_passwords",)
 
     def check_args(self, args):
@@ -76,6 +82,7 @@ class ActionModule(SecurityFixAction):
             volumes_after_predicted=False,
             unlocked=[],
             decrypted=[],
+            performed=[],
             not_allowed=[a for a in finding["actions"] if not a["allowed"]],
         )
         if finding["status"] != "fail":
@@ -101,6 +108,7 @@ class ActionModule(SecurityFixAction):
                 raise ResultError(f"{action['command']} failed: {self.scrub(text)[-300:]}", **out)
             if res.get("changed"):
                 done.append(mount)
+                out["performed"].append({"action": action["action"], "mount_point": mount})
                 out["changed"] = True
 
         if self._task.check_mode:
@@ -115,7 +123,7 @@ class ActionModule(SecurityFixAction):
                 predicted.append(vol)
             out["volumes_after"] = predicted
             out["volumes_after_predicted"] = True
-        elif out["changed"]:
+        elif out["changed"] and self.verifying():
             after = self.probe(task_vars)
             out["volumes_after"] = _volumes(after)
             out["finding_after"] = assess_bitlocker(after, args)[0]

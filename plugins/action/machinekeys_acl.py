@@ -32,8 +32,14 @@ def _certs_text(certs) -> str:
 
 class ActionModule(SecurityFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     PROBE_SECTIONS = ("machinekeys_acl", "certificates_my")
+    RESULT_KEYS = {
+        "sddl_before": "before",
+        "sddl_after": "after",
+        "sddl_after_predicted": "after_predicted",
+        "acl_steps": "actions",
+    }
 
     def fix(self, task_vars, args):
         probe = self.probe(task_vars)
@@ -99,7 +105,7 @@ class ActionModule(SecurityFixAction):
                 out["sddl_after_predicted"] = True
             deleted = set(out["certificates_deleted"])
             after_certs = [c for c in certs if str(c.get("thumbprint", "")).upper() not in deleted]
-        elif out["changed"]:
+        elif out["changed"] and self.verifying():
             after = self.probe(task_vars)
             after_finding, after_plan = assess_machinekeys(after, args)
             out["finding_after"] = after_finding

@@ -64,3 +64,62 @@ def test_no_secret_on_any_command_line(tmp_path):
     assert password not in repr(result)
     with open(path, encoding="utf-8") as handle:
         assert yaml.safe_load(handle)["bitlocker_volumes"][0]["lock_status"] == "Unlocked"
+
+
+STANDARD = {"changed", "finding", "before", "after", "after_predicted", "actions", "not_allowed", "verified", "detail"}
+PROBE_MARKER = "# vmbackup.azure:windows_probe"
+
+
+def _probe_runs(host):
+    return [a for m, a, _c in host.calls if m.endswith("win_powershell") and PROBE_MARKER in a.get("script", "")]
+
+
+def test_one_base_same_keys_given_probe_and_verify_false(tmp_path):
+    # issue 9 (one base class) + the gather-once contract: probe given -> no remote read; verify false ->
+    # no re-probe; every fix returns the same keys
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe import probe_output
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState
+    from winfixes import FIXES
+
+    for fix in FIXES:
+        path = _copy(tmp_path, fix["state"])
+        own, host = run_fix(fix["action"], fix["options"], path, check_mode=True)
+        assert set(own) >= STANDARD, (fix["action"], set(own))
+        assert len(_probe_runs(host)) == 1, fix["action"]  # its own probe, only the sections it needs
+        gathered = probe_output(HostState.load(path), PROBE_SCRIPT)
+        args = dict(fix["options"], probe=gathered, verify=False)
+        result, host = run_fix(fix["action"], args, path)
+        assert not result.get("failed"), (fix["action"], result.get("msg"))
+        assert set(result) >= STANDARD and result["changed"] is True, fix["action"]
+        # machinekeys_acl re-reads the ACL after win_acl removals (RemoveAccessRule may strip a default entry)
+        rereads = 1 if fix["action"] == "machinekeys_acl" else 0
+        assert len(_probe_runs(host)) == rereads, (fix["action"], [m for m, _a, _c in host.calls])
+        assert result["verified"] is False and "probe" not in result["invocation"]["module_args"]
+        again, _host = run_fix(fix["action"], fix["options"], path)  # verified by its own probe
+        assert again["changed"] is False and not again.get("failed"), (fix["action"], again.get("msg"))
+
+
+def test_a_given_probe_with_a_broken_section_is_an_error_not_a_plan(tmp_path):
+    path = _copy(tmp_path, "com_msdtc_wrong_account.yml")
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe import probe_output
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState
+
+    gathered = probe_output(HostState.load(path), PROBE_SCRIPT)
+    gathered["services"] = []
+    result, host = run_fix("com_services", {"restart": True, "probe": gathered}, path)
+    assert result["failed"] is True and "lists no services" in result["msg"] and host.calls == []
+
+
+def test_hostile_table_catches_an_unsafe_fix(tmp_path, monkeypatch):
+    # the hostile table is not theatre: a fix that plans from a missing section is reported UNSAFE
+    import hostile
+    from ansible_collections.vmbackup.azure.plugins.module_utils import _com
+    from winfixes import FIXES
+
+    com = next(f for f in FIXES if f["action"] == "com_services")
+    assert hostile.run_case(com, "section_throws", False, str(tmp_path))[0] == "err"
+    monkeypatch.setattr(_com, "require", lambda probe, *names: None)
+    monkeypatch.setattr(_com, "service_errors", lambda *a: None)
+    assert hostile.run_case(com, "section_throws", False, str(tmp_path))[0] == "UNSAFE"
