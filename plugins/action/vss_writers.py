@@ -178,6 +178,7 @@ class ActionModule(WindowsFixAction):
                     break
                 time.sleep(min(SETTLE_INTERVAL, remaining))
             out["writers_after"] = after_writers
+            out["finding_after"] = after_finding
             if still:
                 raise ResultError(
                     f"writers still not stable {args['settle_timeout']} s after restarting {', '.join(restarted)}: "

@@ -16,6 +16,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import (
     faults,
     guest,
     probe_security,
+    replay,
     services,
     vssadmin,
 )
@@ -93,6 +94,8 @@ def probe_output(state, script: str, parameters: dict | None = None) -> dict:
         "locale": state.locale,
         "section_errors": {},
     }
+    if isinstance(state.data.get("replay"), dict):  # a capture: its own header
+        out["computer_name"] = state.data["replay"].get("computer_name", out["computer_name"])
     throws = faults.fault(state, "section_throws", {}) or {}
     texts = section_texts(script)
     for name in sections_in(script):
@@ -101,6 +104,13 @@ def probe_output(state, script: str, parameters: dict | None = None) -> dict:
             raise ProbeNotModelled(f"simulator: probe section not modelled: {name}")
         if name in throws:  # the section's catch block: section_errors['<name>'] = [string]$_
             out["section_errors"][name] = str(throws[name])
+            continue
+        answered, value, error = replay.replayed(state, name)
+        if answered:  # a capture from a real host: exactly what it answered
+            if error is not None:
+                out["section_errors"][name] = error
+            else:
+                out[name] = value
             continue
         code = "\n".join(line for line in texts.get(name, "").splitlines() if not line.lstrip().startswith("#"))
         try:

@@ -109,6 +109,8 @@ SECTIONS = {
     "extension_status": dict,
     "faults": dict,
     "azure_disk_encryption": bool,
+    "replay": dict,
+    "replay_stale": bool,
 }
 
 
@@ -136,6 +138,10 @@ class HostState:
             raise StateError(f"simulator state file {path} cannot be read: {e}") from None
         except yaml.YAMLError as e:
             raise StateError(f"simulator state file {path} is not valid YAML: {e}") from None
+        from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import replay
+
+        if replay.is_capture(data):  # a capture from a real host (playbooks/capture.yml)
+            data = replay.state_from_capture(data)
         problems = validate(data)
         if problems:
             raise StateError(f"simulator state file {path} is malformed: " + "; ".join(problems))
@@ -146,6 +152,8 @@ class HostState:
 
     def save(self) -> None:
         """Write atomically: a temp file in the same directory, then rename over the original."""
+        if self.data.get("replay"):  # the host was changed: the modeled sections stop replaying
+            self.data["replay_stale"] = True
         text = yaml.dump(self.data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
         directory = os.path.dirname(os.path.abspath(self.path))
         fd, tmp = tempfile.mkstemp(prefix=".winsim-", suffix=".yml", dir=directory)
