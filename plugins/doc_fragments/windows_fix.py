@@ -46,7 +46,7 @@ after_predicted:
   returned: success
   type: bool
 verified:
-  description: Whether the fix probed again after its changes (RV(finding_after) is then set).
+  description: Whether the fix probed again after its changes (C(finding_after) is then set).
   returned: success
   type: bool
 finding_after:

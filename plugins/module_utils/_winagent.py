@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import (  # noqa: F401 - re-exported
-    WAITING_WRITER_STATES,
-    backup_in_progress,
-)
+from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import backup_in_progress
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     StatusParseError,
     parse_extension_status,

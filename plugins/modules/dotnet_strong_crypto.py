@@ -82,7 +82,7 @@ before:
   type: raw
 after:
   description: 'The same after the fix: probed again when O(verify=true), else (and in check mode) predicted, see
-    RV(after_predicted).'
+    C(after_predicted).'
   returned: success
   type: raw
 actions:

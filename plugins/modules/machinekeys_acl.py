@@ -96,8 +96,8 @@ before:
 after:
   description:
   - 'The same after the fix: probed again when O(verify=true),'
-  - else (and in check mode) predicted, see RV(after_predicted).
-  - 'For this fix: Its SDDL after the fix, read again (predicted in check mode, see RV(after_predicted)).'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: Its SDDL after the fix, read again (predicted in check mode, see C(after_predicted)).'
   returned: success
   type: str
   sample: O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)

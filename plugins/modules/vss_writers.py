@@ -186,9 +186,9 @@ before:
 after:
   description:
   - 'The same after the fix: probed again when O(verify=true),'
-  - else (and in check mode) predicted, see RV(after_predicted).
+  - else (and in check mode) predicted, see C(after_predicted).
   - 'For this fix: The writers after the restarts, listed again on the host. Without restarts, the same as RV(before).
-    In check mode, the predicted states (see RV(after_predicted)).'
+    In check mode, the predicted states (see C(after_predicted)).'
   returned: success
   type: list
   elements: dict

@@ -112,8 +112,8 @@ before:
 after:
   description:
   - 'The same after the fix: probed again when O(verify=true),'
-  - else (and in check mode) predicted, see RV(after_predicted).
-  - 'For this fix: The same after the run (predicted in check mode, see RV(after_predicted)).'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The same after the run (predicted in check mode, see C(after_predicted)).'
   returned: success
   type: dict
 actions:

@@ -9,11 +9,13 @@ what, out)`` fails the task naming ``what`` and keeping ``out`` when the module 
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import (  # noqa: F401 - re-exported
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import (
     ResultError,
     WindowsFixAction,
     display,
 )
+
+__all__ = ["GuestFixAction", "ResultError", "display"]  # what the action plugins import
 
 
 class GuestFixAction(WindowsFixAction):

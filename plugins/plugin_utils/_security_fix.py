@@ -10,12 +10,14 @@ its result is scrubbed).
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import (  # noqa: F401 - re-exported
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import (
     NO_LOG_MARK,
     ResultError,
     WindowsFixAction,
     display,
 )
+
+__all__ = ["NO_LOG_MARK", "ResultError", "SecurityFixAction", "display"]  # what the action plugins import
 
 
 class SecurityFixAction(WindowsFixAction):

@@ -222,7 +222,7 @@ def test_writer_re_registers_late_or_never(host):
             yaml.safe_dump(data, handle, allow_unicode=True)
         run(path, "ansible.windows.win_service", name="CryptSvc", state="restarted", force_dependent_services=True)
         seen = []
-        for _ in listed:
+        for _round in listed:
             out = probe_from_result(probe_result(path, "vssadmin"))["vssadmin"]["stdout"]
             seen.append("System Writer" in out)
         assert seen == listed, late
