@@ -64,6 +64,9 @@ Example (every section is optional except ``hostname``)::
       age_minutes: 90                # file age (a transitioning status younger than 180 min = backup running)
       items: [{status: {status: success, code: 0, formattedMessage: {message: ...}}}]  # or content: raw text
 
+    faults: {wmi_broken: true, ...}  # fault modes (plugins/plugin_utils/_winsim/faults.py, docs/simulator.md)
+    replay: {...}                    # a captured probe (a capture file loads as a state with it; replay.py)
+
 Registry value types: string, expandstring, dword, qword, multistring, binary, none (binary data
 is a list of ints 0-255). Registry keys exist when listed (``{}`` for a key without values) or
 when a listed key lies below them.
