@@ -16,7 +16,7 @@ APT_PACKAGES := openssh-server openssh-client e2fsprogs util-linux psmisc chromi
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup venv deps demo bench test test-compat units integration molecule sanity lint fmt constraints docs clean
+.PHONY: help setup venv deps demo bench test test-compat units integration molecule sanity lint fmt constraints docs clean hostile
 
 help:
 	@echo "make demo   - scan, remediate and re-scan the built-in demo fleet"
@@ -70,6 +70,10 @@ demo: setup
 bench: setup
 	$(BIN)/python tools/bench.py --hosts $(or $(HOSTS),60)
 
+# every Windows fix x every simulator fault mode (tools/hostile.py); last line: hostile: N cases, 0 unsafe
+hostile: setup
+	$(BIN)/python tools/hostile.py
+
 units: setup
 	$(BIN)/python -m pytest -q -n 2 tests/unit
 
@@ -92,6 +96,7 @@ test: setup
 	$(MAKE) --no-print-directory lint
 	$(BIN)/molecule test --all
 	$(BIN)/python -m pytest -n 2 tests/unit tests/integration
+	$(BIN)/python tools/hostile.py
 
 # The other supported ansible-core line: Python 3.11 gets ansible 12 / ansible-core 2.19
 # (constraints-py3.11.txt); unit and playbook-level tests run against it too.

@@ -14,6 +14,6 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry_fix impor
 
 class ActionModule(RegistryFixAction):
     ARGUMENT_SPEC = {**APPLY_OPTION}
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     ASSESS = staticmethod(assess_bcdr_agent_keys)
     DIFF_HEADER = "bcdr_agent_keys"

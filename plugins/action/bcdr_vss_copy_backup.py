@@ -14,6 +14,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry_fix impor
 
 class ActionModule(RegistryFixAction):
     ARGUMENT_SPEC = {"only_with_sql_server": {"type": "bool", "default": True}, **APPLY_OPTION}
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    PROBE_SECTIONS = ("registry", "services")  # services: SQL Server detection
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     ASSESS = staticmethod(assess_bcdr_vss_copy_backup)
     DIFF_HEADER = "bcdr_vss_copy_backup"

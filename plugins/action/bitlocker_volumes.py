@@ -3,10 +3,11 @@
 """Action plugin for vmbackup.azure.bitlocker_volumes (fix for ExtensionSnapshotBitlockerError).
 
 Probe ``Get-BitLockerVolume`` (read-only), plan with the scan's evaluator (``_bitlocker.py``),
-then - only on opt-in - ``ansible.windows.win_command`` ``manage-bde -unlock <vol>
--RecoveryPassword <secret>`` (run with ``_ansible_no_log``; its result is scrubbed and its
-``cmd`` dropped) and ``manage-bde -off <vol>``. No community.windows / ansible.windows module
-manages BitLocker, and the PowerShell we write stays read-only: hence win_command.
+then - only on opt-in - ``Unlock-BitLocker`` / ``Disable-BitLocker`` in the small scripts of
+``plugins/plugin_utils/_windows_scripts.py`` through ``ansible.windows.win_powershell``: the recovery
+password is a script parameter (``_ansible_no_log``, result scrubbed), never on a process command
+line (issue 9 item 10; docs/architecture.md). ``Disable-BitLocker`` is refused where Azure Disk
+Encryption manages the volumes (decrypt through Azure).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix impor
     SecurityFixAction,
     display,
 )
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_scripts import BITLOCKER_OFF, BITLOCKER_UNLOCK
 
 ARGUMENT_SPEC = {
     "unlock": {"type": "bool", "default": False},
@@ -45,8 +47,14 @@ def _volumes_text(volumes) -> str:
 
 class ActionModule(SecurityFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     PROBE_SECTIONS = ("bitlocker",)
+    RESULT_KEYS = {
+        "volumes_before": "before",
+        "volumes_after": "after",
+        "volumes_after_predicted": "after_predicted",
+        "performed": "actions",
+    }
     SECRET_OPTIONS = ("recovery_passwords",)
 
     def check_args(self, args):
@@ -56,8 +64,10 @@ class ActionModule(SecurityFixAction):
             raise ValueError(str(exc)) from None
         return args
 
-    def _manage_bde(self, task_vars, argv, secret=False) -> dict:
-        return self.module("ansible.windows.win_command", {"argv": argv}, task_vars, secret=secret)
+    def _script(self, task_vars, script, parameters, secret=False) -> dict:
+        """A state-changing script of ``_windows_scripts`` through win_powershell: a secret is a parameter."""
+        args = {"script": script, "parameters": parameters}
+        return self.module("ansible.windows.win_powershell", args, task_vars, secret=secret)
 
     def fix(self, task_vars, args):
         probe = self.probe(task_vars)
@@ -72,6 +82,7 @@ class ActionModule(SecurityFixAction):
             volumes_after_predicted=False,
             unlocked=[],
             decrypted=[],
+            performed=[],
             not_allowed=[a for a in finding["actions"] if not a["allowed"]],
         )
         if finding["status"] != "fail":
@@ -82,18 +93,23 @@ class ActionModule(SecurityFixAction):
                 continue
             mount = action["mount_point"]
             if action["action"] == "unlock_volume":
-                argv = ["manage-bde", "-unlock", mount, "-RecoveryPassword", passwords[mount]]
-                res = self._manage_bde(task_vars, argv, secret=True)
+                parameters = {"MountPoint": mount, "RecoveryPassword": passwords[mount]}
+                res = self._script(task_vars, BITLOCKER_UNLOCK, parameters, secret=True)
                 done = out["unlocked"]
             else:
-                res = self._manage_bde(task_vars, ["manage-bde", "-off", mount])
+                res = self._script(task_vars, BITLOCKER_OFF, {"MountPoint": mount})
                 done = out["decrypted"]
-            if res.get("failed") and not res.get("skipped"):
-                text = " ".join(line.strip() for line in str(res.get("stdout") or res.get("msg") or "").splitlines())
-                command = action["command"]
-                raise ResultError(f"{command} failed (rc={res.get('rc')}): {self.scrub(text)[-300:]}", **out)
-            done.append(mount)
-            out["changed"] = True
+            if res.get("failed"):
+                text = "; ".join(
+                    str((err.get("exception") or {}).get("message") or err.get("output") or "")
+                    for err in res.get("error") or []
+                    if isinstance(err, dict)
+                ) or str(res.get("msg") or "failed")
+                raise ResultError(f"{action['command']} failed: {self.scrub(text)[-300:]}", **out)
+            if res.get("changed"):
+                done.append(mount)
+                out["performed"].append({"action": action["action"], "mount_point": mount})
+                out["changed"] = True
 
         if self._task.check_mode:
             predicted = []
@@ -107,7 +123,7 @@ class ActionModule(SecurityFixAction):
                 predicted.append(vol)
             out["volumes_after"] = predicted
             out["volumes_after_predicted"] = True
-        elif out["changed"]:
+        elif out["changed"] and self.verifying():
             after = self.probe(task_vars)
             out["volumes_after"] = _volumes(after)
             out["finding_after"] = assess_bitlocker(after, args)[0]
@@ -117,7 +133,7 @@ class ActionModule(SecurityFixAction):
                 if is_locked(v) and normalize_mount_point(v.get("mount_point")) in out["unlocked"]
             ]
             if still:
-                raise ResultError(f"still locked after manage-bde -unlock: {', '.join(still)}", **out)
+                raise ResultError(f"still locked after Unlock-BitLocker: {', '.join(still)}", **out)
         if out["not_allowed"]:
             display.warning(
                 f"{task_vars.get('inventory_hostname')}: ExtensionSnapshotBitlockerError steps not run: "

@@ -46,8 +46,14 @@ def _view_text(view: dict) -> str:
 
 class ActionModule(SecurityFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     PROBE_SECTIONS = ("services",)
+    RESULT_KEYS = {
+        "services_before": "before",
+        "services_after": "after",
+        "services_after_predicted": "after_predicted",
+        "steps_run": "actions",
+    }
 
     def _win_service(self, task_vars, **args) -> dict:
         return self.module("ansible.windows.win_service", args, task_vars)
@@ -160,7 +166,7 @@ class ActionModule(SecurityFixAction):
                     svc["state"] = "running"
             out["services_after"] = predicted
             out["services_after_predicted"] = True
-        elif out["changed"]:
+        elif out["changed"] and self.verifying():
             after_probe = self.probe(task_vars)
             after_finding, _after_plan = assess_com(after_probe, args)
             out["services_after"] = _service_view(after_probe.get("services"))

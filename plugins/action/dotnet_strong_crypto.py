@@ -14,6 +14,6 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry_fix impor
 
 class ActionModule(RegistryFixAction):
     ARGUMENT_SPEC = {"include_32bit_view": {"type": "bool", "default": True}, **APPLY_OPTION}
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     ASSESS = staticmethod(assess_dotnet_strong_crypto)
     DIFF_HEADER = "dotnet_strong_crypto"

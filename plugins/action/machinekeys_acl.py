@@ -19,6 +19,7 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix impor
     display,
 )
 
+ACL_ROUNDS = 3  # remove/re-plan rounds: RemoveAccessRule may strip a default entry that must be re-added
 ARGUMENT_SPEC = {
     "reset_acl": {"type": "bool", "default": False},
     "delete_certificates": {"type": "bool", "default": False},
@@ -31,8 +32,14 @@ def _certs_text(certs) -> str:
 
 class ActionModule(SecurityFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
     PROBE_SECTIONS = ("machinekeys_acl", "certificates_my")
+    RESULT_KEYS = {
+        "sddl_before": "before",
+        "sddl_after": "after",
+        "sddl_after_predicted": "after_predicted",
+        "acl_steps": "actions",
+    }
 
     def fix(self, task_vars, args):
         probe = self.probe(task_vars)
@@ -61,14 +68,26 @@ class ActionModule(SecurityFixAction):
                 **out,
             )
         if plan["reset_allowed"]:
-            for step in plan["steps"]:
-                res = self.module(step["module"], step["args"], task_vars)
-                if res.get("failed"):
-                    raise ResultError(f"{step['action']} failed ({step['module']}): {res.get('msg')}", **out)
-                out["acl_steps"].append(
-                    {"action": step["action"], "ace": step.get("ace"), "changed": bool(res.get("changed"))}
-                )
-                out["changed"] = out["changed"] or bool(res.get("changed"))
+            current = plan
+            for _round in range(ACL_ROUNDS):
+                for step in current["steps"]:
+                    res = self.module(step["module"], step["args"], task_vars)
+                    if res.get("failed"):
+                        raise ResultError(f"{step['action']} failed ({step['module']}): {res.get('msg')}", **out)
+                    out["acl_steps"].append(
+                        {"action": step["action"], "ace": step.get("ace"), "changed": bool(res.get("changed"))}
+                    )
+                    out["changed"] = out["changed"] or bool(res.get("changed"))
+                if self._task.check_mode or not any(s["action"] == "remove_ace" for s in current["steps"]):
+                    break
+                # win_acl state=absent is .NET RemoveAccessRule (win_acl.ps1 lines 272-276): it subtracts the
+                # rights from every explicit ACE of that SID whose scope overlaps, default entries included.
+                # Re-read the ACL and re-plan (re-adds what was stripped) until nothing is left to do.
+                again_finding, current = assess_machinekeys(self.probe(task_vars), args)
+                if current is None:
+                    raise ResultError(f"re-reading the ACL after the removals: {again_finding['detail']}", **out)
+                if not current["steps"]:
+                    break
         if plan["delete_allowed"]:
             for step in plan["certificate_steps"]:
                 res = self.module(step["module"], step["args"], task_vars)
@@ -86,7 +105,7 @@ class ActionModule(SecurityFixAction):
                 out["sddl_after_predicted"] = True
             deleted = set(out["certificates_deleted"])
             after_certs = [c for c in certs if str(c.get("thumbprint", "")).upper() not in deleted]
-        elif out["changed"]:
+        elif out["changed"] and self.verifying():
             after = self.probe(task_vars)
             after_finding, after_plan = assess_machinekeys(after, args)
             out["finding_after"] = after_finding

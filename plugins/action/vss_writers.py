@@ -10,13 +10,8 @@ service. The remote module owns check mode; this plugin only gates its own secon
 
 from __future__ import annotations
 
-import copy
 import time
-import traceback
 
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
     STABLE,
@@ -24,11 +19,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
     normalize_extra_map,
     state_text,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
-    ProbeError,
-    probe_args,
-    probe_from_result,
-)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import ResultError, WindowsFixAction
 
 display = Display()
 
@@ -49,18 +40,11 @@ ARGUMENT_SPEC = {
     },
     "force_dependent_services": {"type": "bool", "default": False},
     "settle_timeout": {"type": "int", "default": 30},
+    "waiting_recheck": {"type": "int", "default": 0},
 }
 
 # Seconds between probes while waiting for restarted writers to report stable again.
 SETTLE_INTERVAL = 5
-
-
-class _ResultError(Exception):
-    """Fail the task with ``msg`` and keep what was learned so far in ``result``."""
-
-    def __init__(self, msg, **result):
-        super().__init__(msg)
-        self.result = result
 
 
 def _writers_text(writers):
@@ -69,51 +53,27 @@ def _writers_text(writers):
     return "".join(f"{w['name']} {{{w['writer_id']}}}: {state_text(w)}\n" for w in writers)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+class ActionModule(WindowsFixAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
+    # extension_status: no restart while the VMSnapshot extension reports a running operation
+    PROBE_SECTIONS = ("vssadmin", "services", "extension_status")
+    RESULT_KEYS = {
+        "writers_before": "before",
+        "writers_after": "after",
+        "writers_after_predicted": "after_predicted",
+        "restarted_services": "actions",
+    }
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-
-        result = {}
-        task_vars = task_vars or {}
+    def check_args(self, args):
         try:
-            result = super().run(tmp, task_vars)
-            del tmp  # tmp no longer has any effect
-            # Bad input fails here, before anything runs on the host, naming the option.
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            try:
-                normalize_extra_map(_rows_without_none(args["extra_writer_services"]))
-            except ValueError as exc:
-                raise AnsibleActionFail(f"Invalid value for 'extra_writer_services': {exc}") from None
-            result.update(self._run(task_vars, args))
-            result["invocation"] = {"module_args": args}
-        except Exception as exc:  # a helper raises; run() turns it into the task result
-            if isinstance(exc, _ResultError):
-                result.update(exc.result)
-            if isinstance(exc, AnsibleConnectionFailure):
-                result["unreachable"] = True
-            else:
-                result["failed"] = True
-            result["msg"] = to_text(exc)
-            if not isinstance(exc, (AnsibleActionFail, _ResultError, ProbeError)):
-                result["exception"] = traceback.format_exc()
-        # Results of the modules this plugin ran must not leak their invocation (the probe script).
-        if "invocation" in result:
-            result["invocation"] = {"module_args": _public_args(result["invocation"].get("module_args", {}))}
-        return result
+            normalize_extra_map(_rows_without_none(args["extra_writer_services"]))
+        except ValueError as exc:
+            raise ValueError(f"extra_writer_services: {exc}") from None
+        return args
 
-    # ------------------------------------------------------------------ steps
-
-    def _probe(self, task_vars):
-        module_result = self._execute_module(
-            module_name="ansible.windows.win_powershell",
-            module_args=probe_args(),
-            task_vars=task_vars,
-        )
-        return probe_from_result(module_result)
+    def fix(self, task_vars, args):
+        return self._run(task_vars, args)
 
     def _restart(self, task_vars, service, force_dependent_services):
         module_result = self._execute_module(
@@ -138,11 +98,26 @@ class ActionModule(ActionBase):
             "extra_writer_services": _rows_without_none(args["extra_writer_services"]),
             "force_dependent_services": args["force_dependent_services"],
         }
-        probe = self._probe(task_vars)
+        probe = self.probe(task_vars)
         finding, writers, plan = assess_vss(probe, options)
         out = {"changed": False, "finding": finding}
         if finding["status"] == "error":
-            raise _ResultError(finding["detail"], **out)
+            raise ResultError(finding["detail"], **out)
+        if args["waiting_recheck"] > 0 and any(a.get("in_progress") for a in plan["actions"]):
+            # Writers in states 2-5 are a snapshot in progress unless they persist minutes apart.
+            time.sleep(args["waiting_recheck"])
+            probe = self.probe(task_vars)
+            again_finding, again, _again_plan = assess_vss(probe, options)
+            if again is None:
+                raise ResultError(f"re-probe of waiting writers: {again_finding['detail']}", **out)
+            first = {w["name"]: w["state"] for w in writers}
+            options["persisting_writers"] = [
+                w["name"] for w in again if w["name"] in plan["waiting_writers"] and first.get(w["name"]) == w["state"]
+            ]
+            finding, writers, plan = assess_vss(probe, options)  # decided from the second probe
+            out["finding"] = finding
+            if finding["status"] == "error":
+                raise ResultError(finding["detail"], **out)
 
         not_allowed = [
             {k: a[k] for k in ("service", "writers", "disruptive", "reason")}
@@ -171,15 +146,16 @@ class ActionModule(ActionBase):
                 out["restarted_services"] = restarted
                 out["changed"] = bool(restarted)
                 msg = module_result.get("msg") or "win_service failed"
-                raise _ResultError(f"failed to restart {action['service']}: {msg}", **out)
+                raise ResultError(f"failed to restart {action['service']}: {msg}", **out)
             if module_result.get("changed"):
                 restarted.append(action["service"])
                 out["changed"] = True
         out["restarted_services"] = restarted
 
         fixed = {name for action in plan["actions"] if action["service"] in restarted for name in action["writers"]}
-        if restarted and self._task.check_mode:
-            # Nothing ran on the host: predict that the restarted services' writers become stable.
+        if restarted and (self._task.check_mode or not self.verifying()):
+            # Nothing ran on the host (or the caller verifies): predict that the restarted services' writers
+            # become stable.
             out["writers_after"] = [
                 dict(w, state=STABLE, last_error="") if w["name"] in fixed and w["state"] != STABLE else w
                 for w in writers
@@ -190,19 +166,26 @@ class ActionModule(ActionBase):
             # probe again until they are stable or settle_timeout runs out.
             deadline = time.monotonic() + args["settle_timeout"]
             while True:
-                after_finding, after_writers, _after_plan = assess_vss(self._probe(task_vars), options)
+                after_finding, after_writers, _after_plan = assess_vss(self.probe(task_vars), options)
                 if after_writers is None:
-                    raise _ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+                    raise ResultError(f"after restarting {', '.join(restarted)}: {after_finding['detail']}", **out)
+                # A writer not listed after its service restarted has not re-registered (yet): not recovered.
+                listed = {w["name"] for w in after_writers}
                 still = [w for w in after_writers if w["name"] in fixed and w["state"] != STABLE]
+                still += [dict(w, state=None, last_error="not listed") for w in writers if w["name"] in fixed - listed]
                 remaining = deadline - time.monotonic()
                 if not still or remaining <= 0:
                     break
                 time.sleep(min(SETTLE_INTERVAL, remaining))
             out["writers_after"] = after_writers
+            out["finding_after"] = after_finding
             if still:
-                raise _ResultError(
+                raise ResultError(
                     f"writers still not stable {args['settle_timeout']} s after restarting {', '.join(restarted)}: "
-                    + ", ".join(f"'{w['name']}' {state_text(w)}" for w in still),
+                    + ", ".join(
+                        f"'{w['name']}' " + (state_text(w) if w["state"] is not None else "not listed by vssadmin")
+                        for w in still
+                    ),
                     **out,
                 )
 
@@ -241,8 +224,3 @@ def _why_left(plan):
 def _rows_without_none(rows):
     """Sub-options not given come back as None from validation; the map wants them absent."""
     return [{k: v for k, v in row.items() if v is not None} for row in rows or []]
-
-
-def _public_args(module_args):
-    """Task args as the user sees them: no internal (underscore) keys."""
-    return {k: copy.deepcopy(v) for k, v in (module_args or {}).items() if not str(k).startswith("_")}

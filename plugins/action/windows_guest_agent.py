@@ -44,7 +44,14 @@ def _agent_text(facts: dict) -> str:
 
 class ActionModule(GuestFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
+    PROBE_SECTIONS = ("services", "agent", "vssadmin", "extension_status")
+    RESULT_KEYS = {
+        "agent_before": "before",
+        "agent_after": "after",
+        "agent_after_predicted": "after_predicted",
+        "performed": "actions",
+    }
 
     def check_args(self, args):
         validate_options({k: args[k] for k in OPTION_KEYS})
@@ -105,9 +112,10 @@ class ActionModule(GuestFixAction):
                     if action.get("start_mode"):
                         predicted["start_mode"] = action["start_mode"]
 
-        if out["changed"] and not check:
+        if out["changed"] and not check and self.verifying():
             after_finding, after = assess_agent(self.probe(task_vars), options, code)
             out["agent_after"] = after
+            out["finding_after"] = after_finding
             # what was allowed must be done now; what was not allowed may remain
             if any(a["allowed"] for a in after_finding["actions"]):
                 raise ResultError(
@@ -116,7 +124,7 @@ class ActionModule(GuestFixAction):
                 )
         else:
             out["agent_after"] = predicted
-        out["agent_after_predicted"] = bool(out["changed"] and check)
+        out["agent_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
             out["diff"] = {
                 "before_header": "vm agent (before)",

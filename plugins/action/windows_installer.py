@@ -40,7 +40,14 @@ def _state_text(facts: dict) -> str:
 
 class ActionModule(GuestFixAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC) | {"probe", "verify"}
+    PROBE_SECTIONS = ("services", "installer")
+    RESULT_KEYS = {
+        "installer_before": "before",
+        "installer_after": "after",
+        "installer_after_predicted": "after_predicted",
+        "performed": "actions",
+    }
 
     def check_args(self, args):
         return validate_options(args)
@@ -111,9 +118,10 @@ class ActionModule(GuestFixAction):
                 if res.get("reboot_required"):
                     out["reboot_required"] = True
 
-        if out["changed"] and not check:
+        if out["changed"] and not check and self.verifying():
             after_finding, after = assess_installer(self.probe(task_vars), args)
             out["installer_after"] = after
+            out["finding_after"] = after_finding
             # what was allowed must be done now; what was not allowed may remain
             left = [a for a in after_finding["actions"] if a["allowed"] and a["action"] != "reregister_msi"]
             if left:
@@ -122,7 +130,7 @@ class ActionModule(GuestFixAction):
                 )
         else:
             out["installer_after"] = predicted
-        out["installer_after_predicted"] = bool(out["changed"] and check)
+        out["installer_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
             out["diff"] = {
                 "before_header": "windows installer (before)",

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
+
 ERROR_CODE = "ExtensionSnapshotBitlockerError"
 LOCKED = "locked"
 # 48 digits in 8 blocks of 6; every block is a multiple of 11 below 720896 (BitLocker recovery
@@ -94,6 +96,7 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
     unlock = bool(options.get("unlock", False))
     decrypt = bool(options.get("decrypt", False))
     passwords = options.get("recovery_passwords") or {}
+    ade = options.get("azure_disk_encryption")  # None: unknown, treated as "managed by Azure"
     have = {normalize_mount_point(k) for k in passwords}
     locked = [v for v in volumes if isinstance(v, dict) and is_locked(v)]
     actions = []
@@ -104,7 +107,7 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
         action = {
             "action": "unlock_volume",
             "mount_point": mount,
-            "command": f"manage-bde -unlock {mount} -RecoveryPassword <recovery password of {mount}>",
+            "command": f"Unlock-BitLocker -MountPoint {mount} -RecoveryPassword <recovery password of {mount}>",
             "allowed": wanted and has_password,
             "disruptive": True,
         }
@@ -116,11 +119,18 @@ def plan_bitlocker(volumes: list, options: dict | None = None) -> dict:
         off = {
             "action": "turn_off_bitlocker",
             "mount_point": mount,
-            "command": f"manage-bde -off {mount}",
-            "allowed": decrypt and has_password,
+            "command": f"Disable-BitLocker -MountPoint {mount}",
+            "allowed": decrypt and has_password and ade is False,
             "disruptive": True,
         }
-        if not decrypt:
+        if ade is None and decrypt:
+            off["reason"] = "the probe cannot tell whether Azure Disk Encryption manages the volumes"
+        elif ade and decrypt:
+            off["reason"] = (
+                "Azure Disk Encryption manages this VM's volumes: turn encryption off through Azure"
+                " (Disable-AzVMDiskEncryption / az vm encryption disable), never on the guest"
+            )
+        elif not decrypt:
             off["reason"] = "decrypt not opted in (turning BitLocker off lowers security)"
         elif not has_password:
             off["reason"] = f"the volume must be unlocked first: no recovery password given for {mount}"
@@ -141,20 +151,17 @@ def _fix_text(plan: dict) -> str:
 
 def assess_bitlocker(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None unless the check ran (pass or fail)."""
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None
-    errors = probe.get("section_errors") or {}
-    if "bitlocker" in errors:
-        return _finding("error", f"probe section bitlocker failed: {errors['bitlocker']}"), None
-    section = probe.get("bitlocker")
-    if not isinstance(section, dict):
-        return _finding("error", "the probe has no bitlocker section"), None
+    problem = require(probe, "bitlocker")
+    if problem:
+        return _finding("error", problem), None
+    section = probe["bitlocker"]
     if not section.get("available"):
         return _finding("not_applicable", "BitLocker is not installed on this host (no Get-BitLockerVolume)"), None
     volumes = section.get("volumes") or []
     if not isinstance(volumes, list):
         return _finding("error", "probe section bitlocker.volumes is not a list"), None
-    plan = plan_bitlocker(volumes, options)
+    ade = section.get("azure_disk_encryption")
+    plan = plan_bitlocker(volumes, dict(options or {}, azure_disk_encryption=ade if isinstance(ade, bool) else None))
     if not plan["locked"]:
         listed = ", ".join(_volume_text(v) for v in volumes if isinstance(v, dict)) or "no volumes"
         return _finding("pass", f"no volume locked by BitLocker: {listed}"), plan

@@ -357,8 +357,9 @@ CATALOG = (
         field_note=(
             "Only a *locked* volume breaks the snapshot; turning BitLocker off on every drive, as the doc says, is"
             " not needed for an unlocked one. Neither ansible.windows nor community.windows has a BitLocker module,"
-            " so the opt-in steps run `manage-bde -unlock <vol> -RecoveryPassword ...` / `manage-bde -off <vol>`"
-            " through win_command, with the recovery password kept out of every log and result."
+            " so the opt-in steps run `Unlock-BitLocker` / `Disable-BitLocker` through win_powershell with the"
+            " recovery password as a script parameter: never on a command line, out of every log and result;"
+            " never `-off` where Azure Disk Encryption manages the volumes (decrypt through Azure)."
         ),
         implemented=True,
     ),

@@ -4,7 +4,9 @@
 COM+ System Application and MSDTC (pure Python, reads the probe's ``services`` section).
 
 Check: ``COMSysApp`` can start (installed, not disabled, not stuck in a pending state) and
-``MSDTC`` runs and logs on as ``NT AUTHORITY\\NetworkService`` (S-1-5-20).
+``MSDTC`` is not disabled and logs on as ``NT AUTHORITY\\NetworkService`` (S-1-5-20, compared by the SID
+the probe resolved on the host). MSDTC is demand-start on several Windows Server versions, so a stopped
+manual MSDTC passes; a stopped *automatic* MSDTC failed to start and is a problem.
 ``COMSysApp`` is a demand-start service: stopped while idle is normal and passes; the probe is
 read-only, so "can it start?" is only answered by starting it, which the fix does.
 
@@ -23,7 +25,7 @@ resort with its ``allowed`` flag, so the report says what would run.
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import same_account
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, runs_as, service_errors
 
 ERROR_CODE = "ExtensionSnapshotFailedCOM"
 COMSYSAPP = "COMSysApp"
@@ -79,7 +81,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         if dtc.get("start_mode") == "disabled":
             problems.append("MSDTC is disabled")
             step("set_start_mode", MSDTC, False, True, start_mode=MSDTC_DEFAULT_START_MODE)
-        if not same_account(dtc.get("username"), NETWORK_SERVICE_SID):
+        if not runs_as(dtc, NETWORK_SERVICE_SID):
             problems.append(f"MSDTC logs on as {dtc.get('username') or 'an unknown account'}, not {NETWORK_SERVICE}")
             account_change = True
             step(
@@ -94,8 +96,10 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         state = dtc.get("state")
         if state in _STUCK:
             problems.append(f"MSDTC is stuck in state {state}")
-        elif state != "running":
-            problems.append(f"MSDTC is {state or 'in an unknown state'}, not running")
+        elif state != "running" and dtc.get("start_mode") in ("auto", "delayed", "boot", "system"):
+            # MSDTC is demand-start (manual) on several Windows Server versions: stopped is then normal, as
+            # for COMSysApp. Only an automatic MSDTC that is not running failed to start (issue 9 item 9).
+            problems.append(f"MSDTC is {state or 'in an unknown state'} although it starts automatically")
     if com is not None:
         state = com.get("state")
         if com.get("start_mode") == "disabled":
@@ -187,14 +191,10 @@ def _fix_text(plan: dict) -> str:
 
 def assess_com(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None
-    errors = probe.get("section_errors") or {}
-    if "services" in errors:
-        return _finding("error", f"probe section services failed: {errors['services']}"), None
-    services = probe.get("services")
-    if not isinstance(services, list):
-        return _finding("error", "the probe has no services section"), None
+    problem = require(probe, "services") or service_errors(probe["services"], (COMSYSAPP, MSDTC))
+    if problem:
+        return _finding("error", problem), None
+    services = probe["services"]
     plan = plan_com(services, options)
     if not plan["problems"]:
         com, dtc = plan["com"], plan["dtc"]

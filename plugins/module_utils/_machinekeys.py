@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
 from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
     FULL_CONTROL,
     SYNCHRONIZE,
@@ -314,17 +315,10 @@ def _fix_text(plan: dict) -> str:
 
 def assess_machinekeys(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None
-    errors = probe.get("section_errors") or {}
-    for section in ("machinekeys_acl", "certificates_my"):
-        if section in errors:
-            return _finding("error", f"probe section {section} failed: {errors[section]}"), None
-        if section not in probe:
-            return _finding("error", f"the probe has no {section} section"), None
+    problem = require(probe, "machinekeys_acl", "certificates_my")
+    if problem:
+        return _finding("error", problem), None
     acl = probe["machinekeys_acl"]
-    if not isinstance(acl, dict):
-        return _finding("error", "probe section machinekeys_acl is not an object"), None
     if acl.get("exists") is False:
         return _finding("error", f"MachineKeys directory not found: {acl.get('path')}"), None
     certs = probe.get("certificates_my") or []

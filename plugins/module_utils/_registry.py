@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
+
 HKLM = "HKLM:\\"
 
 # ExtensionSnapshotFailedNoSecureNetwork: the doc says the .NET versions are "under
@@ -147,14 +149,10 @@ class RegistrySectionError(Exception):
 
 def registry_keys(probe) -> dict[str, dict]:
     """``{normalized path: {path, exists, values, subkeys, error?}}`` from a probe result."""
-    if not isinstance(probe, dict):
-        raise RegistrySectionError("no Windows probe result to evaluate")
-    errors = probe.get("section_errors") or {}
-    if isinstance(errors, dict) and errors.get("registry"):
-        raise RegistrySectionError(f"the probe's registry section failed: {errors['registry']}")
-    section = probe.get("registry")
-    if not isinstance(section, dict) or not isinstance(section.get("keys"), dict):
-        raise RegistrySectionError("the probe has no registry section")
+    problem = require(probe, "registry")
+    if problem:
+        raise RegistrySectionError(problem)
+    section = probe["registry"]
     out = {}
     for path, entry in section["keys"].items():
         if not isinstance(entry, dict):
@@ -391,9 +389,10 @@ def assess_bcdr_vss_copy_backup(probe, options: dict | None = None) -> tuple[dic
     options = options or {}
     try:
         keys = registry_keys(probe)
-        services = probe.get("services")
-        if not isinstance(services, list) or (probe.get("section_errors") or {}).get("services"):
-            raise RegistrySectionError("the probe has no services section (needed to detect SQL Server)")
+        problem = require(probe, "services")
+        if problem:
+            raise RegistrySectionError(f"{problem} (needed to detect SQL Server)")
+        services = probe["services"]
         signals = sql_server_signals(keys, services)
         if not signals and options.get("only_with_sql_server", True):
             return _finding(

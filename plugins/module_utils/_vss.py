@@ -16,6 +16,12 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import (
+    extension_transitioning,
+    waiting_writers,
+)
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
+
 ERROR_CODE = "ExtensionFailedVssWriterInBadState"
 
 # VSS_WRITER_STATE (MicrosoftDocs/sdk-api ne-vss-vss_writer_state.md), for messages only:
@@ -66,40 +72,71 @@ def _value(line: str) -> str | None:
     return line[match.end() :].strip()
 
 
+# Lines are classified by their content, never by labels or separators (issue 9 item 7): inside
+# Ansible's exec wrapper PowerShell decodes native output as UTF-8, so vssadmin output in the OEM code
+# page (cp950, cp932, cp850...) arrives with every non-ASCII byte turned into U+FFFD: the localized
+# labels and even the full-width colon are lost, while the writer names, the {GUID}s and the [n]
+# states are ASCII and survive.
+_NAME_RE = re.compile(
+    "["
+    + re.escape(_OPEN_QUOTES)
+    + "]([^"
+    + re.escape(_OPEN_QUOTES + _CLOSE_QUOTES)
+    + "]+)["
+    + re.escape(_CLOSE_QUOTES)
+    + "]\\s*$"
+)
+_MAX_ECHO = 120
+
+
+def _clip(line: str) -> str:
+    """A line for an error message: never a whole (possibly huge) line."""
+    return repr(line if len(line) <= _MAX_ECHO else line[:_MAX_ECHO] + f"... ({len(line)} characters)")
+
+
 def _quoted(value: str | None) -> str | None:
-    """The name inside quotes when ``value`` is exactly one quoted string, else None."""
-    if value is None or len(value) < 2:
+    """The writer name: the value after the separator when it is one quoted string (a name may hold an
+    apostrophe or a colon), else the last quoted string at the end of the line (labels lost), else None."""
+    if value is None:
         return None
-    if value[0] in _OPEN_QUOTES and value[-1] in _CLOSE_QUOTES:
-        name = value[1:-1].strip()
-        return name or None
-    return None
+    after = _value(value)
+    if after and len(after) >= 2 and after[0] in _OPEN_QUOTES and after[-1] in _CLOSE_QUOTES:
+        return after[1:-1].strip() or None
+    match = _NAME_RE.search(value)
+    if not match:
+        return None
+    return match.group(1).strip() or None
 
 
 def _guid(value: str | None) -> str | None:
     if value is None:
         return None
-    match = _GUID.fullmatch(value)
-    return match.group(1).lower() if match else None
+    found = _GUID.findall(value)
+    return found[0].lower() if len(found) == 1 else None
 
 
 def _state(value: str | None) -> int | None:
     if value is None:
         return None
-    match = _STATE.match(value)
+    match = _STATE.search(value)
     return int(match.group(1)) if match else None
 
 
 def _kind(line: str) -> str:
-    """Classify one line by structure: name, guid, state or other."""
-    value = _value(line)
-    if _guid(value) is not None:
+    """Classify one line by its content: name, guid, state or other."""
+    if _guid(line) is not None:
         return "guid"
-    if _state(value) is not None:
-        return "state"
-    if _quoted(value) is not None:
+    if _quoted(line) is not None:
         return "name"
+    if _state(line) is not None:
+        return "state"
     return "other"
+
+
+def _last_error(line: str) -> str:
+    """The last error as printed (after the separator when it survived decoding, else the whole line)."""
+    value = _value(line)
+    return value if value else line.strip()
 
 
 def parse_vss_writers(text: str) -> list[dict]:
@@ -132,9 +169,9 @@ def parse_vss_writers(text: str) -> list[dict]:
         if kind != "name":
             raise VssParseError(
                 f"line {number}: {'writer id' if kind == 'guid' else 'writer state'} outside a writer block "
-                f"(no quoted writer name before it): {line!r}"
+                f"(no quoted writer name before it): {_clip(line)}"
             )
-        name = _quoted(_value(line))
+        name = _quoted(line)
         block = numbered[index + 1 : index + 5]
         expected = (
             ("guid", "the writer id {GUID}"),
@@ -147,17 +184,17 @@ def parse_vss_writers(text: str) -> list[dict]:
                 raise VssParseError(f"writer {name!r} (line {number}): block truncated, {what} is missing")
             got_number, got_line = block[position]
             got = _kind(got_line)
-            if got != want or (want == "other" and _value(got_line) is None):
+            if got != want:
                 raise VssParseError(
-                    f"writer {name!r} (line {number}): expected {what} on line {got_number}, got {got_line!r}"
+                    f"writer {name!r} (line {number}): expected {what} on line {got_number}, got {_clip(got_line)}"
                 )
         writers.append(
             {
                 "name": name,
-                "writer_id": _guid(_value(block[0][1])),
-                "instance_id": _guid(_value(block[1][1])),
-                "state": _state(_value(block[2][1])),
-                "last_error": _value(block[3][1]),
+                "writer_id": _guid(block[0][1]),
+                "instance_id": _guid(block[1][1]),
+                "state": _state(block[2][1]),
+                "last_error": _last_error(block[3][1]),
             }
         )
         index += 5
@@ -270,7 +307,8 @@ def normalize_extra_map(extra_map) -> list[dict]:
             raise ValueError(f"{where} needs 'name' or 'writer_id'")
         disruptive = entry.get("disruptive")
         if disruptive is None:
-            disruptive = _BUILTIN_DISRUPTIVE.get(service.strip().lower(), False)
+            # issue 10 item 12: a service we know nothing about is disruptive unless the user says otherwise
+            disruptive = _BUILTIN_DISRUPTIVE.get(service.strip().lower(), True)
         rows.append(
             {
                 "name": name.strip() if name else None,
@@ -410,6 +448,28 @@ def _finding(status: str, detail: str, fix: str = "", actions=None) -> dict:
     return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
+def _hold_for_running_backup(probe, writers, plan, options) -> None:
+    """Never restart in the middle of a backup (issue 9 item 3; one rule with the agent fix,
+    ``_backup_activity``): while the VMSnapshot extension is transitioning no restart is allowed; a
+    writer in states 2-5 is a snapshot in progress, restarted only once it persisted across probes
+    ``waiting_recheck`` seconds apart (``persisting_writers``, found by the action plugin)."""
+    busy, why = extension_transitioning(probe, int(options.get("backup_stale_minutes") or 180))
+    persisting = set(options.get("persisting_writers") or [])
+    waiting = {w["name"] for w in waiting_writers(writers) if w["name"] not in persisting}
+    plan["waiting_writers"] = sorted(waiting)
+    for action in plan["actions"]:
+        held = sorted(set(action["writers"]) & waiting)
+        if busy:
+            action["allowed"], action["reason"] = False, f"a backup is in progress: {why}"
+        elif held:
+            action["allowed"] = False
+            action["in_progress"] = True
+            action["reason"] = (
+                f"writer(s) {', '.join(held)} inside a snapshot (state 2-5): in progress, retry later "
+                "(restarted only if still waiting after waiting_recheck seconds)"
+            )
+
+
 def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dict] | None, dict | None]:
     """``(finding, writers, plan)`` for one probe result; writers/plan are None on status error."""
     options = dict(options or {})
@@ -433,6 +493,10 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
             writers,
             None,
         )
+    if any(w.get("state") != STABLE for w in writers):
+        problem = require(probe, "services")  # the plan maps writers to services: never from missing data
+        if problem:
+            return _finding("error", problem), writers, None
     plan = plan_vss(
         writers,
         probe.get("services"),
@@ -441,6 +505,10 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
         restart=bool(options.get("restart", False)),
         force_dependent_services=bool(options.get("force_dependent_services", False)),
     )
+    problem = service_errors(probe.get("services"), [a["service"] for a in plan["actions"]])
+    if problem:  # a service to restart whose configuration or dependents could not be read
+        return _finding("error", problem), writers, None
+    _hold_for_running_backup(probe, writers, plan, options)
     bad = plan["bad_writers"]
     if not bad:
         return _finding("pass", f"all {len(writers)} writers stable"), writers, plan

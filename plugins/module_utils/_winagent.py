@@ -24,13 +24,13 @@ freeze, thaw, post-snapshot, backup-complete — only a running shadow copy puts
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import backup_in_progress
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     StatusParseError,
     parse_extension_status,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import parse_vss_writers
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
 
 AGENT_SERVICE = "WindowsAzureGuestAgent"
 AGENT_EXE = "C:\\WindowsAzure\\Packages\\WaAppAgent.exe"
@@ -45,7 +45,6 @@ DEFAULT_OPTIONS = {
     "min_version": MIN_VERSION,
     "backup_stale_minutes": 180,
 }
-WAITING_WRITER_STATES = (2, 3, 4, 5)
 _VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?")
 
 
@@ -92,39 +91,6 @@ def _finding(code, status, detail, fix="", actions=None):
     return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
-def _iso(text):
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else None
-
-
-def backup_in_progress(probe: dict, stale_minutes: int) -> tuple[bool, str]:
-    """(in progress?, why) from the extension's newest status file and the VSS writer states."""
-    status = probe.get("extension_status")
-    if isinstance(status, dict) and status.get("found") and status.get("content") is not None:
-        try:
-            parsed = parse_extension_status(status["content"])
-        except StatusParseError:
-            parsed = None
-        if parsed and str(parsed.get("status") or "").lower() == "transitioning":
-            written, now = _iso(status.get("last_write_utc")), _iso(status.get("now_utc"))
-            age = (now - written).total_seconds() / 60 if written and now else None
-            if age is None or age < stale_minutes:
-                when = f", written {age:.0f} min ago" if age is not None else ""
-                return True, f"the VMSnapshot extension reports a running operation ({status.get('path')}{when})"
-    vss = probe.get("vssadmin")
-    if isinstance(vss, dict) and vss.get("stdout"):
-        waiting = [w for w in parse_vss_writers(vss["stdout"]) if w.get("state") in WAITING_WRITER_STATES]
-        if waiting:
-            names = ", ".join(f"'{w['name']}' [{w['state']}]" for w in waiting)
-            return True, f"VSS writers are waiting inside a snapshot: {names}"
-    return False, ""
-
-
 def agent_facts(probe: dict) -> dict:
     """What the probe says about the agent: service, version and where the version came from."""
     services = {str(s.get("name", "")).lower(): s for s in probe.get("services") or [] if isinstance(s, dict)}
@@ -159,14 +125,9 @@ def assess_agent(probe: dict, options: dict | None = None, code: str = "VmAgentN
         opts = validate_options(options or {})
     except ValueError as exc:
         return _finding(code, "error", f"invalid option: {exc}"), {}
-    if not isinstance(probe, dict):
-        return _finding(code, "error", "no Windows probe result to evaluate"), {}
-    errors = probe.get("section_errors") or {}
-    for section in ("services", "agent"):
-        if section in errors:
-            return _finding(code, "error", f"the probe's {section} section failed: {errors[section]}"), {}
-        if not isinstance(probe.get(section), (list, dict)):
-            return _finding(code, "error", f"the probe has no {section} section"), {}
+    problem = require(probe, "services", "agent") or service_errors(probe["services"], (AGENT_SERVICE,))
+    if problem:
+        return _finding(code, "error", problem), {}
 
     facts = agent_facts(probe)
     minimum = parse_version(opts["min_version"])

@@ -33,6 +33,7 @@ from __future__ import annotations
 import ntpath
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
 from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import parse_version, version_text
 
 ERROR_CODE = "ExtensionVCRedistInstallationFailure"
@@ -105,14 +106,9 @@ def assess_installer(probe: dict, options: dict | None = None) -> tuple[dict, di
         opts = validate_options(options or {})
     except ValueError as exc:
         return _finding("error", f"invalid option: {exc}"), {}
-    if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), {}
-    errors = probe.get("section_errors") or {}
-    for section, kind in (("services", list), ("installer", dict)):
-        if section in errors:
-            return _finding("error", f"the probe's {section} section failed: {errors[section]}"), {}
-        if not isinstance(probe.get(section), kind):
-            return _finding("error", f"the probe has no {section} section"), {}
+    problem = require(probe, "services", "installer") or service_errors(probe["services"], (MSI_SERVICE,))
+    if problem:
+        return _finding("error", problem), {}
 
     services = {str(s.get("name", "")).lower(): s for s in probe["services"] if isinstance(s, dict)}
     msi = services.get(MSI_SERVICE)

@@ -56,28 +56,51 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changes:
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
+finding:
+  description: The ExtensionFailedTimeoutVMNetworkUnresponsive finding before any change, as the scan reports it.
+  returned: always
+  type: dict
+before:
+  description: What the fix reads before any change (fix-specific shape, see below).
+  returned: success
+  type: raw
+after:
+  description: 'The same after the fix: probed again when O(verify=true), else (and in check mode) predicted, see
+    C(after_predicted).'
+  returned: success
+  type: raw
+actions:
   description:
-    - The values set (in check mode, that would be set), each with its value before.
-    - C(current) is V(null) when the value (or its key) did not exist.
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The values set (in check mode, that would be set), each with its value before. C(current) is
+    V(null) when the value (or its key) did not exist.'
   returned: success
   type: list
   elements: dict
-  sample: [{"path": "HKLM:\\SOFTWARE\\Microsoft\\BcdrAgentPersistentKeys", "name": "SnapshotMethod",
-            "type": "string", "data": "firstHostThenGuest", "current": null, "reason": "key missing"}]
-changed_keys:
-  description: The registry keys in which a value was set (in check mode, would be set).
-  returned: success
-  type: list
-  elements: str
-  sample: ["HKLM:\\SOFTWARE\\Microsoft\\BcdrAgentPersistentKeys"]
+  sample:
+  - path: HKLM:\SOFTWARE\Microsoft\BcdrAgentPersistentKeys
+    name: SnapshotMethod
+    type: string
+    data: firstHostThenGuest
+    current: null
+    reason: key missing
 not_allowed:
   description: Values that differ but were not set because O(apply=false).
   returned: success
   type: list
   elements: dict
-finding:
-  description: The ExtensionFailedTimeoutVMNetworkUnresponsive finding before any change, as the scan reports it.
-  returned: always
+detail:
+  description: What is specific to this fix.
+  returned: success
   type: dict
+  contains:
+    changed_keys:
+      description: The registry keys in which a value was set (in check mode, would be set).
+      returned: success
+      type: list
+      elements: str
+      sample:
+      - HKLM:\SOFTWARE\Microsoft\BcdrAgentPersistentKeys
 """

@@ -18,10 +18,12 @@ description:
   - A volume whose lock status is C(Locked) makes the snapshot fail ("This drive is locked by BitLocker Drive
     Encryption"). Unlocked encrypted volumes pass.
   - By default the module only reports. With O(unlock=true) it unlocks each locked volume with
-    C(manage-bde -unlock <volume> -RecoveryPassword <password>); with O(decrypt=true) it unlocks and then turns
-    BitLocker off (C(manage-bde -off <volume>)), as the Microsoft doc suggests.
-  - The steps run through M(ansible.windows.win_command) because neither ansible.windows nor community.windows has
-    a BitLocker module and the PowerShell this collection writes stays read-only.
+    C(Unlock-BitLocker -MountPoint <volume> -RecoveryPassword <password>); with O(decrypt=true) it unlocks and then
+    turns BitLocker off (C(Disable-BitLocker -MountPoint <volume>)), as the Microsoft doc suggests.
+  - The steps run as small scripts through M(ansible.windows.win_powershell) with the recovery password as a script
+    parameter, never on a process command line (which process-creation auditing records whatever C(no_log) says).
+  - O(decrypt) never turns BitLocker off where Azure Disk Encryption manages the volumes (its extension is
+    installed) or where the probe cannot tell; such volumes are decrypted through Azure.
   - The recovery password is a secret - the module call that carries it runs with C(no_log), its C(cmd) is dropped
     from every result, and it never appears in the result, the invocation or an error message.
   - This is the fix for the Azure Backup error C(ExtensionSnapshotBitlockerError).
@@ -53,8 +55,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - The probe runs in check mode; M(ansible.windows.win_command) is skipped in check mode, so RV(unlocked) and
-        RV(decrypted) list what would run and RV(volumes_after) is predicted.
+      - The probe runs in check mode; the BitLocker scripts run with C(-WhatIf), so RV(detail.unlocked) and
+        RV(detail.decrypted) list what would run and RV(after) is predicted.
   diff_mode:
     support: full
     details: Shows lock and protection status per volume before and after (predicted in check mode).
@@ -78,43 +80,54 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
 finding:
   description: The ExtensionSnapshotBitlockerError finding before any change, as the scan reports it.
   returned: always
   type: dict
-volumes_before:
-  description: The volumes as C(Get-BitLockerVolume) listed them before any change.
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: The volumes as C(Get-BitLockerVolume) listed them before any change.'
+  returned: success
+  type: list
+  sample:
+  - mount_point: 'D:'
+    volume_type: Data
+    lock_status: Locked
+    volume_status: FullyEncrypted
+    protection_status: Unknown
+    encryption_percentage: 100
+    key_protectors:
+    - RecoveryPassword
+  elements: dict
+after:
+  description:
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The volumes after the fix (listed again), predicted in check mode (see C(after_predicted)).'
   returned: success
   type: list
   elements: dict
-  sample: [{"mount_point": "D:", "volume_type": "Data", "lock_status": "Locked", "volume_status": "FullyEncrypted",
-            "protection_status": "Unknown", "encryption_percentage": 100, "key_protectors": ["RecoveryPassword"]}]
-volumes_after:
-  description: The volumes after the fix (listed again), predicted in check mode (see RV(volumes_after_predicted)).
-  returned: success
-  type: list
-  elements: dict
-volumes_after_predicted:
-  description: Whether RV(volumes_after) is a prediction.
-  returned: success
-  type: bool
-unlocked:
-  description: Volumes unlocked (in check mode, that would be unlocked).
-  returned: success
-  type: list
-  elements: str
-decrypted:
-  description: Volumes on which BitLocker was turned off (decryption started).
-  returned: success
-  type: list
-  elements: str
 not_allowed:
   description: Planned actions not run, with the reason.
   returned: success
   type: list
   elements: dict
-finding_after:
-  description: The finding after the fix (not in check mode, only when something changed).
-  returned: when changed and not in check mode
+detail:
+  description: What is specific to this fix.
+  returned: success
   type: dict
+  contains:
+    unlocked:
+      description: Volumes unlocked (in check mode, that would be unlocked).
+      returned: success
+      type: list
+      elements: str
+    decrypted:
+      description: Volumes on which BitLocker was turned off (decryption started).
+      returned: success
+      type: list
+      elements: str
 """

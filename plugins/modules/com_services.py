@@ -78,30 +78,49 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
 finding:
   description: The ExtensionSnapshotFailedCOM finding before any change, as the scan reports it.
   returned: always
   type: dict
-  sample: {"error_code": "ExtensionSnapshotFailedCOM", "status": "fail",
-           "detail": "MSDTC logs on as LocalSystem, not NT AUTHORITY\\NetworkService",
-           "fix": "set MSDTC logon account to NT AUTHORITY\\NetworkService (S-1-5-20); restart MSDTC (...)",
-           "actions": [{"action": "set_logon_account", "service": "MSDTC", "allowed": true, "disruptive": true}]}
-services_before:
-  description: State, start mode and logon account of COMSysApp and MSDTC before any change (null when not installed).
+  sample:
+    error_code: ExtensionSnapshotFailedCOM
+    status: fail
+    detail: MSDTC logs on as LocalSystem, not NT AUTHORITY\NetworkService
+    fix: set MSDTC logon account to NT AUTHORITY\NetworkService (S-1-5-20); restart MSDTC (...)
+    actions:
+    - action: set_logon_account
+      service: MSDTC
+      allowed: true
+      disruptive: true
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: State, start mode and logon account of COMSysApp and MSDTC before any change'
+  - (null when not installed).
   returned: success
   type: dict
-  sample: {"COMSysApp": {"state": "stopped", "start_mode": "manual", "username": "LocalSystem"},
-           "MSDTC": {"state": "running", "start_mode": "delayed", "username": "LocalSystem"}}
-services_after:
-  description: The same after the fix (probed again), or predicted in check mode (see RV(services_after_predicted)).
+  sample:
+    COMSysApp:
+      state: stopped
+      start_mode: manual
+      username: LocalSystem
+    MSDTC:
+      state: running
+      start_mode: delayed
+      username: LocalSystem
+after:
+  description:
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The same after the fix (probed again), or predicted in check mode (see C(after_predicted)).'
   returned: success
   type: dict
-services_after_predicted:
-  description: Whether RV(services_after) is a prediction (check mode).
-  returned: success
-  type: bool
-steps_run:
-  description: The steps run, in order, with their C(changed) flag (C(failed) for a start that failed).
+actions:
+  description:
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The steps run, in order, with their C(changed) flag (C(failed) for a start that failed).'
   returned: success
   type: list
   elements: dict
@@ -110,17 +129,18 @@ not_allowed:
   returned: success
   type: list
   elements: dict
-reinstalled:
-  description: Whether the last resort (MSDTC reinstall) ran.
+detail:
+  description: What is specific to this fix.
   returned: success
-  type: bool
-reinstall_steps:
-  description: The steps of the last resort and their outcome.
-  returned: success
-  type: list
-  elements: dict
-finding_after:
-  description: The finding after the fix, probed again (not in check mode, only when something changed).
-  returned: when changed and not in check mode
   type: dict
+  contains:
+    reinstalled:
+      description: Whether the last resort (MSDTC reinstall) ran.
+      returned: success
+      type: bool
+    reinstall_steps:
+      description: The steps of the last resort and their outcome.
+      returned: success
+      type: list
+      elements: dict
 """

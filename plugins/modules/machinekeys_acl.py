@@ -51,7 +51,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - The probe runs in check mode; the ACL and certificate modules run in check mode; RV(sddl_after) is predicted.
+      - The probe runs in check mode; the ACL and certificate modules run in check mode; RV(after) is predicted.
   diff_mode:
     support: full
     details: Shows the SDDL and the certificates of C(LocalMachine\My) before and after (predicted in check mode).
@@ -80,51 +80,57 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
 finding:
   description: The ExtensionConfigParsingFailure finding before any change, as the scan reports it.
   returned: always
   type: dict
-path:
-  description: The MachineKeys directory.
-  returned: success
-  type: str
-  sample: C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys
-sddl_before:
-  description: Its SDDL before any change.
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: Its SDDL before any change.'
   returned: success
   type: str
   sample: O:BAG:SYD:AI(A;OICI;FA;;;BU)(A;;FA;;;BA)(A;OICIID;FA;;;SY)
-sddl_after:
-  description: Its SDDL after the fix, read again (predicted in check mode, see RV(sddl_after_predicted)).
+after:
+  description:
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: Its SDDL after the fix, read again (predicted in check mode, see C(after_predicted)).'
   returned: success
   type: str
   sample: O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)
-sddl_after_predicted:
-  description: Whether RV(sddl_after) is a prediction.
-  returned: success
-  type: bool
-acl_steps:
-  description: The ACL steps run, with their C(changed) flag.
+actions:
+  description:
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The ACL steps run, with their C(changed) flag.'
   returned: success
   type: list
   elements: dict
-extension_certificates:
-  description: Thumbprints of the extension certificates found in C(LocalMachine\My).
-  returned: success
-  type: list
-  elements: str
-certificates_deleted:
-  description: Thumbprints deleted (in check mode, that would be deleted).
-  returned: success
-  type: list
-  elements: str
 not_allowed:
   description: Planned actions not run, with the reason.
   returned: success
   type: list
   elements: dict
-finding_after:
-  description: The finding after the fix (not in check mode, only when something changed).
-  returned: when changed and not in check mode
+detail:
+  description: What is specific to this fix.
+  returned: success
   type: dict
+  contains:
+    path:
+      description: The MachineKeys directory.
+      returned: success
+      type: str
+      sample: C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys
+    extension_certificates:
+      description: Thumbprints of the extension certificates found in C(LocalMachine\My).
+      returned: success
+      type: list
+      elements: str
+    certificates_deleted:
+      description: Thumbprints deleted (in check mode, that would be deleted).
+      returned: success
+      type: list
+      elements: str
 """

@@ -19,7 +19,7 @@ description:
     M(ansible.windows.win_service) (O(restart=true) only). Several writers hosted by one service cause one restart.
   - After restarting, the writers are listed again; writers that are still not stable fail the task.
   - The writer to service map only holds rows that several public sources agree on. A failed writer
-    without a trusted row is reported in RV(unmapped_writers), never guessed; add rows with
+    without a trusted row is reported in RV(detail.unmapped_writers), never guessed; add rows with
     O(extra_writer_services).
   - Output is parsed on structure, so every Windows display language works.
   - This is the fix for the Azure Backup error C(ExtensionFailedVssWriterInBadState).
@@ -62,7 +62,8 @@ options:
       disruptive:
         description:
           - Whether restarting the service interrupts a workload.
-          - Defaults to the built-in flag of O(extra_writer_services[].service), V(false) for unknown services.
+          - Defaults to the built-in flag of O(extra_writer_services[].service), V(true) for a service the built-in
+            map does not know (never restarted unless listed in O(allowed_services) or marked V(false) here).
         type: bool
   force_dependent_services:
     description:
@@ -77,6 +78,15 @@ options:
       - Writers still not stable then fail the task.
     type: int
     default: 30
+  waiting_recheck:
+    description:
+      - Writers in states 2-5 (waiting for freeze, thaw, post snapshot, backup complete) are a snapshot in
+        progress, Azure Backup's own included; their services are never restarted on one probe.
+      - With a value above 0, probe again after this many seconds; writers still in the same waiting state
+        (and no VMSnapshot operation C(transitioning)) count as stuck and their services may be restarted.
+      - While the VMSnapshot extension reports a running operation nothing is restarted at all.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -125,10 +135,37 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-writers_before:
-  description: The writers listed before any change.
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
+finding:
+  description: The ExtensionFailedVssWriterInBadState finding before any change, as the scan reports it.
+  returned: always
+  type: dict
+  sample:
+    error_code: ExtensionFailedVssWriterInBadState
+    status: fail
+    detail: '1 writer not stable: ''System Writer'' [8] Timed out'
+    fix: restart CryptSvc (hosts 'System Writer')
+    actions:
+    - action: restart_service
+      service: CryptSvc
+      writers:
+      - System Writer
+      allowed: true
+      disruptive: false
+      dependents: []
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: The writers listed before any change.'
   returned: success
   type: list
+  sample:
+  - name: System Writer
+    writer_id: e8132975-6f93-4464-a53e-1050253ae220
+    instance_id: eb6b4c30-aa48-486a-9618-0d1934d180ca
+    state: 8
+    last_error: Timed out
   elements: dict
   contains:
     name:
@@ -146,50 +183,48 @@ writers_before:
     last_error:
       description: Last error as printed (localized).
       type: str
-  sample: [{"name": "System Writer", "writer_id": "e8132975-6f93-4464-a53e-1050253ae220",
-            "instance_id": "eb6b4c30-aa48-486a-9618-0d1934d180ca", "state": 8, "last_error": "Timed out"}]
-writers_after:
+after:
   description:
-    - The writers after the restarts, listed again on the host.
-    - Without restarts, the same as RV(writers_before).
-    - In check mode, the predicted states (see RV(writers_after_predicted)).
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The writers after the restarts, listed again on the host. Without restarts, the same as RV(before).
+    In check mode, the predicted states (see C(after_predicted)).'
   returned: success
   type: list
   elements: dict
-writers_after_predicted:
-  description: Whether RV(writers_after) is a prediction (check mode) rather than a second listing.
-  returned: success
-  type: bool
-restarted_services:
-  description: The services restarted (in check mode, that would be restarted).
+actions:
+  description:
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The services restarted (in check mode, that would be restarted).'
   returned: success
   type: list
   elements: str
-  sample: [CryptSvc]
-unmapped_writers:
-  description: Writers that are not stable and have no trusted service row (reported, never guessed).
-  returned: success
-  type: list
-  elements: dict
+  sample:
+  - CryptSvc
 not_allowed:
   description: Restarts the plan wanted but that were not done, with the reason.
   returned: success
   type: list
   elements: dict
-  sample: [{"service": "MSExchangeIS", "writers": ["Microsoft Exchange Writer"], "disruptive": true,
-            "reason": "disruptive service: restarted only when listed in allowed_services"}]
-missing_services:
-  description: Mapped services that are not installed on the host (not restarted).
+  sample:
+  - service: MSExchangeIS
+    writers:
+    - Microsoft Exchange Writer
+    disruptive: true
+    reason: 'disruptive service: restarted only when listed in allowed_services'
+detail:
+  description: What is specific to this fix.
   returned: success
-  type: list
-  elements: dict
-finding:
-  description: The ExtensionFailedVssWriterInBadState finding before any change, as the scan reports it.
-  returned: always
   type: dict
-  sample: {"error_code": "ExtensionFailedVssWriterInBadState", "status": "fail",
-           "detail": "1 writer not stable: 'System Writer' [8] Timed out",
-           "fix": "restart CryptSvc (hosts 'System Writer')",
-           "actions": [{"action": "restart_service", "service": "CryptSvc", "writers": ["System Writer"],
-                        "allowed": true, "disruptive": false, "dependents": []}]}
+  contains:
+    unmapped_writers:
+      description: Writers that are not stable and have no trusted service row (reported, never guessed).
+      returned: success
+      type: list
+      elements: dict
+    missing_services:
+      description: Mapped services that are not installed on the host (not restarted).
+      returned: success
+      type: list
+      elements: dict
 """

@@ -97,29 +97,44 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
 finding:
   description: The finding (error_code, status, detail, fix, actions) before the run; the scan reports the same.
   returned: always
   type: dict
-agent_before:
-  description: Service existence, state and start mode, agent version and its source, backup in progress.
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: Service existence, state and start mode, agent version and its source, backup in progress.'
   returned: success
   type: dict
-agent_after:
-  description: The same after the run (predicted in check mode, see RV(agent_after_predicted)).
+after:
+  description:
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The same after the run (predicted in check mode, see C(after_predicted)).'
   returned: success
   type: dict
-agent_after_predicted:
-  description: Whether RV(agent_after) is a prediction (check mode with a change).
+actions:
+  description:
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The steps that changed something (install_agent, update_agent, start_service, restart_service).'
   returned: success
-  type: bool
-performed:
-  description: The steps that changed something (install_agent, update_agent, start_service, restart_service).
-  returned: always
   type: list
   elements: str
-reboot_required:
-  description: The agent MSI asked for a reboot (return code 3010).
-  returned: when the MSI asked for it
-  type: bool
+not_allowed:
+  description: Planned steps that were not run, with the reason (an opt-in missing, a safety rule).
+  returned: success
+  type: list
+  elements: dict
+detail:
+  description: What is specific to this fix.
+  returned: success
+  type: dict
+  contains:
+    reboot_required:
+      description: The agent MSI asked for a reboot (return code 3010).
+      returned: when the MSI asked for it
+      type: bool
 """

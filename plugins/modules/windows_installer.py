@@ -22,7 +22,7 @@ description:
     with M(ansible.windows.win_package), C(/install /quiet /norestart), idempotent by O(vcredist_product_id).
   - With O(reregister_msi=true) and a problem found, runs C(msiexec.exe /unregister) then
     C(msiexec.exe /regserver) with M(ansible.windows.win_command) (not sent in check mode, where
-    RV(would_run) lists them).
+    RV(detail.would_run) lists them).
   - This is the fix for the Azure Backup error C(ExtensionVCRedistInstallationFailure).
 options:
   msiserver_manual:
@@ -81,34 +81,49 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+- vmbackup.azure.windows_fix
 finding:
   description: The finding (error_code, status, detail, fix, actions) before the run; the scan reports the same.
   returned: always
   type: dict
-installer_before:
-  description: msiserver start mode, the VC++ 2013 x64 entry found, the VMSnapshot plugin versions.
+before:
+  description:
+  - What the fix reads before any change (fix-specific shape, see below).
+  - 'For this fix: msiserver start mode, the VC++ 2013 x64 entry found, the VMSnapshot plugin versions.'
   returned: success
   type: dict
-installer_after:
-  description: The same after the run (predicted in check mode, see RV(installer_after_predicted)).
+after:
+  description:
+  - 'The same after the fix: probed again when O(verify=true),'
+  - else (and in check mode) predicted, see C(after_predicted).
+  - 'For this fix: The same after the run (predicted in check mode, see C(after_predicted)).'
   returned: success
   type: dict
-installer_after_predicted:
-  description: Whether RV(installer_after) is a prediction (check mode with a change).
+actions:
+  description:
+  - The state-changing steps that ran (or would run, in check mode), in order.
+  - 'For this fix: The steps that changed something (set_start_mode, reregister_msi, install_vcredist).'
   returned: success
-  type: bool
-performed:
-  description: The steps that changed something (set_start_mode, reregister_msi, install_vcredist).
-  returned: always
   type: list
   elements: str
-would_run:
-  description: Commands that would run (check mode only; win_command is skipped in check mode).
-  returned: always
+not_allowed:
+  description: Planned steps that were not run, with the reason (an opt-in missing, a safety rule).
+  returned: success
   type: list
-  elements: str
-reboot_required:
-  description: The VC++ installer asked for a reboot (return code 3010).
-  returned: when the installer asked for it
-  type: bool
+  elements: dict
+detail:
+  description: What is specific to this fix.
+  returned: success
+  type: dict
+  contains:
+    would_run:
+      description: Commands that would run (check mode only; win_command is skipped in check mode).
+      returned: always
+      type: list
+      elements: str
+    reboot_required:
+      description: The VC++ installer asked for a reboot (return code 3010).
+      returned: when the installer asked for it
+      type: bool
 """

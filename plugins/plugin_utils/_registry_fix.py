@@ -12,31 +12,15 @@ nothing); this plugin has no side effect of its own. A subclass sets ``ARGUMENT_
 from __future__ import annotations
 
 import copy
-import traceback
 
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.vmbackup.azure.plugins.module_utils._registry import value_text
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
-    ProbeError,
-    probe_args,
-    probe_from_result,
-)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import ResultError, WindowsFixAction
 
 display = Display()
 
 # Every registry fix can be run as a report: apply=false plans and reports, changes nothing.
 APPLY_OPTION = {"apply": {"type": "bool", "default": True}}
-
-
-class _ResultError(Exception):
-    """Fail the task with ``msg`` and keep what was learned so far in ``result``."""
-
-    def __init__(self, msg, **result):
-        super().__init__(msg)
-        self.result = result
 
 
 def _diff_lines(changes, side):
@@ -48,48 +32,19 @@ def _diff_lines(changes, side):
     return "".join(lines)
 
 
-class RegistryFixAction(ActionBase):
-    """Probe once, plan with ``ASSESS(probe, options) -> (finding, changes)``, apply with win_regedit."""
+class RegistryFixAction(WindowsFixAction):
+    """Probe once, plan with ``ASSESS(probe, options) -> (finding, changes)``, apply with win_regedit.
 
-    TRANSFERS_FILES = False
-    ARGUMENT_SPEC: dict = {}
+    win_regedit writes exactly the value it is given, so there is no re-probe: ``after`` is the values
+    set (``after_predicted`` in check mode, where win_regedit writes nothing)."""
+
     ASSESS = None  # staticmethod in subclasses
+    PROBE_SECTIONS = ("registry",)
+    RESULT_KEYS = {"changes": "actions", "before": "before", "after": "after", "after_predicted": "after_predicted"}
     DIFF_HEADER = "registry"
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = {}
-        task_vars = task_vars or {}
-        try:
-            result = super().run(tmp, task_vars)
-            del tmp  # tmp no longer has any effect
-            # Bad input fails here, before anything runs on the host, naming the option.
-            _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-            result.update(self._run(task_vars, args))
-            result["invocation"] = {"module_args": copy.deepcopy(args)}
-        except Exception as exc:  # a helper raises; run() turns it into the task result
-            if isinstance(exc, _ResultError):
-                result.update(exc.result)
-            if isinstance(exc, AnsibleConnectionFailure):
-                result["unreachable"] = True
-            else:
-                result["failed"] = True
-            result["msg"] = to_text(exc)
-            if not isinstance(exc, (AnsibleActionFail, _ResultError, ProbeError)):
-                result["exception"] = traceback.format_exc()
-        if "invocation" in result:  # never the probe script of a module this plugin ran
-            args = result["invocation"].get("module_args", {}) or {}
-            result["invocation"] = {"module_args": {k: v for k, v in args.items() if not str(k).startswith("_")}}
-        return result
-
-    def _probe(self, task_vars):
-        module_result = self._execute_module(
-            module_name="ansible.windows.win_powershell",
-            module_args=probe_args(),
-            task_vars=task_vars,
-        )
-        return probe_from_result(module_result)
+    def fix(self, task_vars, args):
+        return self._run(task_vars, args)
 
     def _set_value(self, task_vars, change):
         module_result = self._execute_module(
@@ -109,10 +64,10 @@ class RegistryFixAction(ActionBase):
         return module_result
 
     def _run(self, task_vars, args):
-        finding, changes = type(self).ASSESS(self._probe(task_vars), dict(args))
+        finding, changes = type(self).ASSESS(self.probe(task_vars), dict(args))
         out = {"changed": False, "finding": finding, "changes": [], "changed_keys": [], "not_allowed": []}
         if finding["status"] == "error":
-            raise _ResultError(finding["detail"], **out)
+            raise ResultError(finding["detail"], **out)
         out["not_allowed"] = [_public(c) for c in changes if not c["allowed"]]
         applied = []
         for change in changes:
@@ -123,10 +78,18 @@ class RegistryFixAction(ActionBase):
             if module_result.get("failed"):
                 out.update(_summary(applied))
                 msg = module_result.get("msg") or "win_regedit failed"
-                raise _ResultError(f"failed to set {change['path']} {change['name']}: {msg}", **out)
+                raise ResultError(f"failed to set {change['path']} {change['name']}: {msg}", **out)
             if module_result.get("changed"):
                 applied.append(change)
         out.update(_summary(applied))
+        out["before"] = [{"path": c["path"], "name": c["name"], "value": copy.deepcopy(c["current"])} for c in changes]
+        out["after"] = [
+            {"path": c["path"], "name": c["name"], "value": {"type": c["type"], "data": c["data"]}}
+            if c in applied
+            else {"path": c["path"], "name": c["name"], "value": copy.deepcopy(c["current"])}
+            for c in changes
+        ]
+        out["after_predicted"] = bool(applied and self._task.check_mode)
         if self._task.diff and applied:
             out["diff"] = {
                 "before_header": f"{self.DIFF_HEADER} (before)",

@@ -64,41 +64,61 @@ catch {
 """
 
 SECTIONS["services"] = r"""# section: services
+# Services without WMI (issue 9): a broken WMI repository (0x80041010) or a disabled Winmgmt made
+# Get-CimInstance Win32_Service return nothing under SilentlyContinue. The list comes from the
+# Service Control Manager (Get-Service, -ErrorAction Stop: no list is an error, never "no services"),
+# the configuration from HKLM\SYSTEM\CurrentControlSet\Services\<name> (Start, DelayedAutostart,
+# ObjectName, DependOnService: what the SCM itself stores). Each service is read inside its own try:
+# DependentServices throws for one service (access denied, a dependency that no longer exists)
+# without hiding the others; that service carries 'error'. The logon account's SID is resolved on
+# the host (NTAccount.Translate), so a localized name (NT-AUTORITÄT\NETZWERKDIENST) compares by SID.
 try {
-    $stateNames = @{
-        'Running' = 'running'
-        'Stopped' = 'stopped'
-        'Start Pending' = 'start_pending'
-        'Stop Pending' = 'stop_pending'
-        'Paused' = 'paused'
+    $svcStates = @{
+        'Running' = 'running'; 'Stopped' = 'stopped'; 'StartPending' = 'start_pending'
+        'StopPending' = 'stop_pending'; 'Paused' = 'paused'; 'PausePending' = 'pause_pending'
+        'ContinuePending' = 'continue_pending'
     }
-    $controllers = @{}
-    foreach ($controller in @(Get-Service -ErrorAction SilentlyContinue)) {
-        $controllers[$controller.Name] = $controller
-    }
+    $svcStarts = @{ 0 = 'boot'; 1 = 'system'; 2 = 'auto'; 3 = 'manual'; 4 = 'disabled' }
+    $svcBase = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+        [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
     $probe['services'] = @(
-        foreach ($svc in @(Get-CimInstance -ClassName Win32_Service -ErrorAction SilentlyContinue)) {
-            $dependencies = @()
-            $dependents = @()
-            $controller = $controllers[$svc.Name]
-            if ($null -ne $controller) {
-                $dependencies = @($controller.ServicesDependedOn | ForEach-Object { [string]$_.Name })
-                $dependents = @($controller.DependentServices | ForEach-Object { [string]$_.Name })
-            }
-            $rawState = [string]$svc.State
-            $state = $stateNames[$rawState]
-            if ($null -eq $state) {
-                $state = $rawState.ToLowerInvariant().Replace(' ', '_')
-            }
-            [PSCustomObject]@{
+        foreach ($svc in @(Get-Service -ErrorAction Stop)) {
+            $svcEntry = [ordered]@{
                 name = [string]$svc.Name
                 display_name = [string]$svc.DisplayName
-                state = $state
-                start_mode = ([string]$svc.StartMode).ToLowerInvariant()
-                username = [string]$svc.StartName
-                dependencies = $dependencies
-                dependents = $dependents
+                state = $svcStates[[string]$svc.Status]
+                start_mode = $null
+                delayed_autostart = $false
+                username = $null
+                sid = $null
+                dependencies = @()
+                dependents = @()
+                error = $null
             }
+            try {
+                $svcKey = $svcBase.OpenSubKey('SYSTEM\CurrentControlSet\Services\' + $svc.Name)
+                if ($null -eq $svcKey) { throw "registry key of service $($svc.Name) not found" }
+                $svcStart = $svcKey.GetValue('Start')
+                $svcEntry.start_mode = $svcStarts[[int]$svcStart]
+                $svcEntry.delayed_autostart = ([int]$svcKey.GetValue('DelayedAutostart', 0) -eq 1)
+                $svcEntry.username = [string]$svcKey.GetValue('ObjectName')
+                $svcEntry.dependencies = @($svcKey.GetValue('DependOnService', @()) |
+                    Where-Object { $_ -and -not $_.StartsWith('+') } | ForEach-Object { [string]$_ })
+                $svcKey.Close()
+                if ($svcEntry.username -eq 'LocalSystem') { $svcEntry.sid = 'S-1-5-18' }
+                elseif ($svcEntry.username) {
+                    try {
+                        $svcAccount = [System.Security.Principal.NTAccount]::new($svcEntry.username)
+                        $svcEntry.sid = $svcAccount.Translate([System.Security.Principal.SecurityIdentifier]).Value
+                    }
+                    catch { $svcEntry.sid = $null }
+                }
+                $svcEntry.dependents = @($svc.DependentServices | ForEach-Object { [string]$_.Name })
+            }
+            catch {
+                $svcEntry.error = [string]$_
+            }
+            [PSCustomObject]$svcEntry
         }
     )
 }
@@ -301,8 +321,9 @@ catch {
 SECTIONS["resources"] = r"""# section: resources
 # One sample: Win32_Processor.LoadPercentage (averaged over CPUs) and used physical memory.
 try {
+    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 % (issue 9 item 11)
     $cpuLoads = @(Get-CimInstance -ClassName Win32_Processor -ErrorAction Stop |
-        ForEach-Object { [double]$_.LoadPercentage })
+        Where-Object { $null -ne $_.LoadPercentage } | ForEach-Object { [double]$_.LoadPercentage })
     $osInfo = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
     $memTotal = [double]$osInfo.TotalVisibleMemorySize
     $memFree = [double]$osInfo.FreePhysicalMemory
@@ -377,7 +398,8 @@ try {
         $statusInfo.found = $true
         $statusInfo.path = [string]$statusFiles[0].FullName
         $statusInfo.last_write_utc = $statusFiles[0].LastWriteTimeUtc.ToString('o')
-        $statusInfo.content = [string](Get-Content -LiteralPath $statusFiles[0].FullName -Raw)
+        $statusInfo.content = [string](Get-Content -LiteralPath $statusFiles[0].FullName -Raw -Encoding UTF8 `
+            -ErrorAction Stop)
     }
     $probe['extension_status'] = [PSCustomObject]$statusInfo
 }
@@ -395,7 +417,8 @@ try {
     $mkPath = Join-Path $env:SystemDrive 'ProgramData\Microsoft\Crypto\RSA\MachineKeys'
     $mkExists = Test-Path -LiteralPath $mkPath -PathType Container
     $mkSddl = $null
-    if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath | Select-Object -ExpandProperty Sddl) }
+    # -ErrorAction Stop: access denied is a section error, never an empty SDDL (issue 9 item 11)
+    if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath -ErrorAction Stop).Sddl }
     $probe['machinekeys_acl'] = [PSCustomObject]@{ path = [string]$mkPath; exists = [bool]$mkExists; sddl = $mkSddl }
 }
 catch {
@@ -441,7 +464,12 @@ try {
                 }
             }
         )
-        $probe['bitlocker'] = [PSCustomObject]@{ available = $true; volumes = $blVolumes }
+        # The Azure Disk Encryption extension's plugin folder: ADE-managed volumes are decrypted through Azure.
+        $blAde = Test-Path -PathType Container `
+            -LiteralPath 'C:\Packages\Plugins\Microsoft.Azure.Security.AzureDiskEncryption'
+        $probe['bitlocker'] = [PSCustomObject]@{
+            available = $true; volumes = $blVolumes; azure_disk_encryption = $blAde
+        }
     }
 }
 catch {
@@ -475,17 +503,26 @@ def probe_args(parameters: dict | None = None) -> dict:
     return args
 
 
+def _error_text(err) -> str:
+    """The message of one win_powershell ``error`` entry (any of its keys may be null)."""
+    if not isinstance(err, dict):
+        return str(err)[:500]
+    details = err.get("error_details") if isinstance(err.get("error_details"), dict) else {}
+    exception = err.get("exception") if isinstance(err.get("exception"), dict) else {}
+    text = details.get("message") or exception.get("message") or err.get("output") or "unknown error"
+    return str(text).strip()[:500]
+
+
 def probe_from_result(result: dict) -> dict:
     """The probe object from a win_powershell result; raise ProbeError with the reason otherwise."""
     if not isinstance(result, dict):
         raise ProbeError(f"win_powershell returned {type(result).__name__}, not a result dict")
     if result.get("failed"):
+        # A script that throws: win_powershell sets failed without a 'msg' and returns the ErrorRecords
+        # in 'error', each with error_details $null unless the record has ErrorDetails
+        # (ansible.windows win_powershell.ps1, 3.x lines 950-959 and 1019-1044).
         msg = result.get("msg") or "win_powershell failed"
-        errors = [
-            str(err.get("error_details", {}).get("message") or err.get("exception", {}).get("message") or err)
-            for err in result.get("error") or []
-            if isinstance(err, dict)
-        ]
+        errors = [_error_text(err) for err in result.get("error") or []]
         if errors:
             msg += ": " + "; ".join(errors)
         raise ProbeError(f"the Windows probe failed: {msg}")

@@ -81,12 +81,12 @@ def test_installer_check_fix_idempotent(sim_fleet, playbook):
     assert {name: sha256(path) for name, path in states.items()} == before
     off, gone = results["msi-off"], results["msi-gone"]
     assert off["changed"] is True and off["finding"]["status"] == "fail"
-    assert off["installer_after_predicted"] is True
-    assert off["installer_after"]["msiserver_start_mode"] == "manual"
-    assert off["would_run"] == []  # re-registration not opted in on this host
+    assert off["after_predicted"] is True
+    assert off["after"]["msiserver_start_mode"] == "manual"
+    assert off["detail"]["would_run"] == []  # re-registration not opted in on this host
     reregister = next(a for a in off["finding"]["actions"] if a["action"] == "reregister_msi")
     assert reregister["allowed"] is False and "reregister_msi" in reregister["reason"]
-    assert gone["would_run"] == ["msiexec.exe /unregister", "msiexec.exe /regserver"]
+    assert gone["detail"]["would_run"] == ["msiexec.exe /unregister", "msiexec.exe /regserver"]
     diff = json.dumps(off["diff"])
     assert "msiserver start mode: disabled" in diff and "msiserver start mode: manual" in diff
     # the probe and check-mode win_service / win_package only; win_command never sent in check mode
@@ -100,8 +100,8 @@ def test_installer_check_fix_idempotent(sim_fleet, playbook):
     vc_id = "{ef6b00ec-13e1-4c25-9064-b2f383cb8412}"
     assert vc_id in off_state["installed_products"] and vc_id in gone_state["installed_products"]
     assert gone_state["services"]["msiserver"]["start_mode"] == "manual"  # msiexec /regserver registered it
-    assert results["msi-off"]["performed"] == ["set_start_mode", "install_vcredist"]
-    assert results["msi-gone"]["performed"] == ["reregister_msi", "install_vcredist"]
+    assert results["msi-off"]["actions"] == ["set_start_mode", "install_vcredist"]
+    assert results["msi-gone"]["actions"] == ["reregister_msi", "install_vcredist"]
     modules = log_modules(states["msi-gone"], real_only=True)
     assert modules.count("ansible.windows.win_command") == 2
     assert modules.index("ansible.windows.win_command") < modules.index("ansible.windows.win_package")
@@ -156,7 +156,7 @@ def test_agent_roles_check_fix_idempotent(sim_fleet, playbook):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {name: sha256(path) for name, path in states.items()} == before
     assert results["agent-stopped"]["changed"] is True
-    assert results["agent-stopped"]["agent_after"]["service_state"] == "running"
+    assert results["agent-stopped"]["after"]["service_state"] == "running"
     assert "service WindowsAzureGuestAgent: stopped" in results["agent-stopped"]["diff"]["before"]
     assert results["agent-old"]["changed"] is True
     assert results["agent-missing"]["changed"] is True
@@ -177,13 +177,13 @@ def test_agent_roles_check_fix_idempotent(sim_fleet, playbook):
     assert stopped["state"] == "running" and stopped["start_mode"] == "auto"
     old = load(states["agent-old"])
     assert old["files"]["C:\\WindowsAzure\\Packages\\WaAppAgent.exe"]["version"] == "2.7.41491.1102"
-    assert results["agent-old"]["performed"] == ["update_agent"]
+    assert results["agent-old"]["actions"] == ["update_agent"]
     missing = load(states["agent-missing"])
     assert missing["services"]["WindowsAzureGuestAgent"]["state"] == "running"
-    assert results["agent-missing"]["performed"] == ["install_agent"]  # the MSI started the service
-    assert results["agent-missing"]["agent_after"]["version"] == "2.7.41491.1102"
+    assert results["agent-missing"]["actions"] == ["install_agent"]  # the MSI started the service
+    assert results["agent-missing"]["after"]["version"] == "2.7.41491.1102"
     assert load(states["agent-stuck"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
-    assert results["agent-stuck"]["performed"] == ["restart_service"]
+    assert results["agent-stuck"]["actions"] == ["restart_service"]
     for host in ("agent-busy", "agent-old-noopt"):  # refused / not opted in: untouched
         assert sha256(states[host]) == before[host], host
         assert "ansible.windows.win_package" not in log_modules(states[host])

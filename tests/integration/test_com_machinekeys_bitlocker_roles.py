@@ -67,14 +67,14 @@ def test_com_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     assert res["c-fail"]["failed"] is True
     assert "MSDTC failed to start" in res["c-fail"]["msg"] and "reinstall_msdtc not opted in" in res["c-fail"]["msg"]
     assert load(states["c-fail"])["services"]["MSDTC"]["start_fails"] is True
-    assert res["c-fail"]["reinstalled"] is False
+    assert res["c-fail"]["detail"]["reinstalled"] is False
 
     # --check --diff with the opt-ins: reports, changes nothing
     before = {h: sha(p) for h, p in states.items()}
     proc, res = run(inventory, book, "com_services", "--diff", extra_vars=COM_OPT_IN, check=True)
     assert {h: sha(p) for h, p in states.items()} == before
-    assert res["c-acct"]["changed"] is True and res["c-acct"]["services_after_predicted"] is True
-    assert res["c-acct"]["services_after"]["MSDTC"]["username"] == "NT AUTHORITY\\NETWORK SERVICE"
+    assert res["c-acct"]["changed"] is True and res["c-acct"]["after_predicted"] is True
+    assert res["c-acct"]["after"]["MSDTC"]["username"] == "NT AUTHORITY\\NETWORK SERVICE"
     assert "logon LocalSystem" in res["c-acct"]["diff"]["before"]
     assert (
         "--- before: COM+ / MSDTC services (before)"
@@ -86,13 +86,13 @@ def test_com_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     acct = load(states["c-acct"])["services"]
     assert acct["MSDTC"]["username"] == "NT AUTHORITY\\NETWORK SERVICE"
-    assert [s["action"] for s in res["c-acct"]["steps_run"]] == [
+    assert [s["action"] for s in res["c-acct"]["actions"]] == [
         "set_logon_account",
         "restart_service",
         "restart_service",
     ]
-    assert res["c-fail"]["reinstalled"] is True
-    assert [s["step"] for s in res["c-fail"]["reinstall_steps"]] == [
+    assert res["c-fail"]["detail"]["reinstalled"] is True
+    assert [s["step"] for s in res["c-fail"]["detail"]["reinstall_steps"]] == [
         "stop MSDTC",
         "msdtc -uninstall",
         "msdtc -install",
@@ -136,8 +136,8 @@ def test_machinekeys_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     proc, res = run(inventory, book, "machinekeys_acl", "--diff", extra_vars=MK_OPT_IN, check=True)
     assert {h: sha(p) for h, p in states.items()} == before
     extra = res["m-extra"]
-    assert extra["changed"] is True and extra["sddl_after_predicted"] is True
-    assert extra["sddl_after"] == "O:SYG:SYD:PAI(A;;FA;;;BA)(A;;0x12019f;;;WD)"
+    assert extra["changed"] is True and extra["after_predicted"] is True
+    assert extra["after"] == "O:SYG:SYD:PAI(A;;FA;;;BA)(A;;0x12019f;;;WD)"
     assert "Windows Azure CRP Certificate Generator" in extra["diff"]["before"]
     assert "Windows Azure CRP Certificate Generator" not in extra["diff"]["after"]
     assert res["m-manual"]["failed"] is True and "icacls" in res["m-manual"]["msg"]
@@ -151,7 +151,7 @@ def test_machinekeys_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     assert [c["thumbprint"] for c in state["certificates"]["LocalMachine\\My"]] == [
         "3B1EFD3A66EA28B16697394703A72CA340A05BD5"
     ]
-    assert sorted(extra["certificates_deleted"]) == [
+    assert sorted(extra["detail"]["certificates_deleted"]) == [
         "5C0FFEE0123456789ABCDEF0123456789ABCDEF0",
         "9F1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C",
     ]
@@ -192,7 +192,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
         assert len(handle.readlines()) == lines
     assert sha(states["b-unlock"]) == before["b-unlock"]
 
-    # a well-formed but wrong password: manage-bde refuses; the password is not echoed
+    # a well-formed but wrong password: Unlock-BitLocker refuses; the password is not echoed
     wrong = {
         "extension_snapshot_bitlocker_error_unlock": True,
         "extension_snapshot_bitlocker_error_recovery_passwords": {"D:": WRONG},
@@ -200,7 +200,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
     proc = run_playbook(inventory, book, "--limit", "b-unlock", "-vvv", extra_vars=wrong)
     assert (
         proc.returncode != 0
-        and "manage-bde -unlock D: -RecoveryPassword <recovery password of D:> failed" in proc.stdout
+        and "Unlock-BitLocker -MountPoint D: -RecoveryPassword <recovery password of D:> failed" in proc.stdout
     )
     assert WRONG not in proc.stdout and WRONG not in proc.stderr
     assert sha(states["b-unlock"]) == before["b-unlock"]

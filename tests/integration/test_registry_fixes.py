@@ -117,12 +117,13 @@ def test_broken_to_fixed_then_idempotent(sim_fleet, playbook):
     for path in (f"{NET64}\\v1.1.4322", f"{NET64}\\v4.0.30319", f"{NET64}\\V2.0.50727", f"{NET32}\\v4.0.30319"):
         assert reg[path.lower()]["schusestrongcrypto"] == {"type": "dword", "data": 1}, path
     res = results["ExtensionSnapshotFailedNoSecureNetwork"]["net-wrong"]
-    assert sorted(res["changed_keys"]) == sorted(
+    assert sorted(res["detail"]["changed_keys"]) == sorted(
         [f"{NET64}\\v1.1.4322", f"{NET64}\\v4.0.30319", f"{NET32}\\v4.0.30319"]
     )
-    assert {c["reason"] for c in res["changes"]} == {"value missing", "wrong data", "wrong type"}
+    assert {c["reason"] for c in res["actions"]} == {"value missing", "wrong data", "wrong type"}
     assert all(
-        k.startswith(NET32) for k in results["ExtensionSnapshotFailedNoSecureNetwork"]["net-view"]["changed_keys"]
+        k.startswith(NET32)
+        for k in results["ExtensionSnapshotFailedNoSecureNetwork"]["net-view"]["detail"]["changed_keys"]
     )
 
     for host in ("bcdr-missing", "bcdr-wrong"):

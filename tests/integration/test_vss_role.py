@@ -61,9 +61,9 @@ def test_broken_to_fixed_then_idempotent(sim_fleet, playbook):
     assert proc.returncode == 0, proc.stdout[-3000:]
     res = results["win-tw"]
     assert res["changed"] is True
-    assert res["restarted_services"] == ["CryptSvc"]
+    assert res["actions"] == ["CryptSvc"]
     assert res["finding"]["status"] == "fail"
-    assert all(w["state"] == 1 for w in res["writers_after"])
+    assert all(w["state"] == 1 for w in res["after"])
     assert all(state == 1 for state in writer_states(states["win-tw"]).values())
     stats = proc.json["stats"]["win-tw"]
     assert stats["changed"] == 1 and stats["failures"] == 0
@@ -72,7 +72,7 @@ def test_broken_to_fixed_then_idempotent(sim_fleet, playbook):
     assert proc.returncode == 0
     assert proc.json["stats"]["win-tw"]["changed"] == 0
     assert results["win-tw"]["finding"]["status"] == "pass"
-    assert results["win-tw"]["restarted_services"] == []
+    assert results["win-tw"]["actions"] == []
 
 
 def test_check_mode_leaves_state_byte_identical(sim_fleet, playbook):
@@ -83,8 +83,8 @@ def test_check_mode_leaves_state_byte_identical(sim_fleet, playbook):
     assert sha256(states["win-tw"]) == before
     res = results["win-tw"]
     assert res["changed"] is True  # would restart
-    assert res["restarted_services"] == ["CryptSvc"]
-    assert res["writers_after_predicted"] is True
+    assert res["actions"] == ["CryptSvc"]
+    assert res["after_predicted"] is True
     # every remote execution ran in check mode: the probe and the would-be restart, nothing else
     log = log_lines(states["win-tw"])
     assert [entry["module"] for entry in log] == ["ansible.windows.win_powershell", "ansible.windows.win_service"]
@@ -105,8 +105,8 @@ def test_unmapped_writer_reported_not_restarted(sim_fleet, playbook):
     proc, results = run(inventory, playbook, extra_vars=extra)
     assert proc.returncode == 0, proc.stdout[-3000:]
     res = results["win-de"]
-    assert [w["name"] for w in res["unmapped_writers"]] == ["Performance Counters Writer"]
-    assert sorted(res["restarted_services"]) == ["SQLWriter", "VSS", "Winmgmt"]
+    assert [w["name"] for w in res["detail"]["unmapped_writers"]] == ["Performance Counters Writer"]
+    assert sorted(res["actions"]) == ["SQLWriter", "VSS", "Winmgmt"]
     after = writer_states(states["win-de"])
     assert after["Performance Counters Writer"] == 8  # never guessed, never touched
     assert {name for name, state in after.items() if state != 1} == {"Performance Counters Writer"}
@@ -118,7 +118,7 @@ def test_running_dependents_need_force(sim_fleet, playbook):
     proc, results = run(inventory, playbook, extra_vars=RESTART)
     assert proc.returncode == 0, proc.stdout[-3000:]
     res = results["win-de"]
-    assert "Winmgmt" not in res["restarted_services"]
+    assert "Winmgmt" not in res["actions"]
     (blocked,) = [n for n in res["not_allowed"] if n["service"] == "Winmgmt"]
     assert "iphlpsvc" in blocked["reason"] and "force_dependent_services" in blocked["reason"]
     assert writer_states(states["win-de"])["WMI Writer"] == 7
@@ -151,7 +151,7 @@ def test_writer_that_does_not_recover_fails_naming_it(sim_fleet, playbook):
     res = results["win-fr"]
     assert res["failed"] is True
     assert "System Writer" in res["msg"] and "still not stable 6 s after" in res["msg"]
-    assert res["restarted_services"] == ["CryptSvc"]
+    assert res["actions"] == ["CryptSvc"]
     # probe, restart, then probes until settle_timeout ran out (at once, after 5 s, after 6 s)
     modules = [entry["module"] for entry in log_lines(states["win-fr"])]
     assert modules[:2] == ["ansible.windows.win_powershell", "ansible.windows.win_service"]

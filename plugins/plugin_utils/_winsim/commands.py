@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``win_ping``, ``win_command``/``win_shell`` (a small whitelist) and ``win_powershell``
-(only the vmbackup.azure probe, recognised by its marker line).
+(the vmbackup.azure probe and our BitLocker scripts, recognised by their marker lines).
 
 win_powershell follows ansible.windows ``win_powershell.ps1``: in check mode a script without
 ``[CmdletBinding(SupportsShouldProcess)]`` is not run and the module returns
@@ -18,7 +18,7 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import files, packages, probe, security
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults, files, packages, probe, security
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 PROBE_MARKER = probe.PROBE_MARKER
@@ -135,22 +135,35 @@ def win_powershell(ctx) -> dict:
         return {"changed": False, "msg": f"skipped, since {p['removes']} does not exist"}
     if ctx.check_mode and not _SHOULD_PROCESS_RE.search(script):
         return {"changed": True, "msg": "skipped, running in check mode"}
-    if not any(line.strip() == PROBE_MARKER for line in script.splitlines()):
+    kind = security.script_kind(script)
+    if kind is None and not any(line.strip() == PROBE_MARKER for line in script.splitlines()):
         raise fail(f"simulator: script not modelled (only scripts with the line '{PROBE_MARKER}' are simulated)")
     depth = p.get("depth")
-    try:
-        output = probe.probe_output(ctx.state, script, p.get("parameters"))
-    except probe.ProbeNotModelled as exc:
-        raise fail(str(exc)) from None
-    return {
+    result = {
         "changed": False,
         "result": {},
         "host_out": "",
         "host_err": "",
-        "output": ps_convert([output], 2 if depth is None else int(depth)),
+        "output": [],
         "error": [],
         "warning": [],
         "verbose": [],
         "debug": [],
         "information": [],
     }
+    if kind is not None:  # a state-changing script of ours (BitLocker): secrets arrive as parameters
+        return security.bitlocker_script(ctx.state, kind, p.get("parameters") or {}, ctx.check_mode, result)
+    thrown = faults.fault(ctx.state, "probe_throws")
+    if thrown:
+        # A terminating error in the script: win_powershell.ps1 (ansible.windows 3.x) catches the
+        # RuntimeException (lines 950-959), sets failed, adds the ErrorRecord to the error stream and
+        # still returns output/error/... (lines 1005-1044): no 'msg', error_details null.
+        result["failed"] = True
+        result["error"] = [faults.error_record(str(thrown))]
+        return result
+    try:
+        output = probe.probe_output(ctx.state, script, p.get("parameters"))
+    except probe.ProbeNotModelled as exc:
+        raise fail(str(exc)) from None
+    result["output"] = ps_convert([output], 2 if depth is None else int(depth))
+    return result

@@ -32,6 +32,14 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import file
 AGENT_EXE = "C:\\WindowsAzure\\Packages\\WaAppAgent.exe"
 AGENT_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Virtual Machine\\Guest"
 PLUGIN_ROOT = "C:\\Packages\\Plugins\\Microsoft.Azure.RecoveryServices.VMSnapshot"
+
+
+def dotnet_o(moment) -> str:
+    """``DateTime.ToUniversalTime().ToString('o')``: 7 fractional digits and ``Z`` (what the probe prints;
+    ``datetime.fromisoformat`` rejects 7 digits before Python 3.11)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+
+
 IDLE = {"cpu_percent": 5.0, "memory_percent": 30.0}
 
 
@@ -172,7 +180,7 @@ def probe_events(state, parameters=None) -> dict:
             {
                 "id": 517,
                 "provider": str(event.get("provider", "Microsoft-Windows-Backup")),
-                "time_created": (now - timedelta(days=age)).isoformat(),
+                "time_created": dotnet_o(now - timedelta(days=age)),
                 "message": str(event.get("message", "")),
             }
         )
@@ -182,7 +190,7 @@ def probe_events(state, parameters=None) -> dict:
 
 def probe_extension_status(state, parameters=None) -> dict:
     now = _now()
-    out = {"found": False, "path": None, "last_write_utc": None, "now_utc": now.isoformat(), "content": None}
+    out = {"found": False, "path": None, "last_write_utc": None, "now_utc": dotnet_o(now), "content": None}
     data = state.data.get("extension_status")
     if not isinstance(data, dict):
         return out
@@ -194,7 +202,7 @@ def probe_extension_status(state, parameters=None) -> dict:
     out.update(
         found=True,
         path=f"{PLUGIN_ROOT}\\{version}\\Status\\{sequence}.status",
-        last_write_utc=(now - timedelta(minutes=float(data.get("age_minutes", 60)))).isoformat(),
+        last_write_utc=dotnet_o(now - timedelta(minutes=float(data.get("age_minutes", 60)))),
         content=str(content),
     )
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._registry import PROBE_DISCOVER, PROBE_KEYS
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import registry
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults, registry
 
 
 def _signed(value: int, bits: int) -> int:
@@ -35,6 +35,9 @@ def _value(entry: dict):
 
 
 def _read(state, path: str) -> dict:
+    if faults.access_denied(state, path) and registry.key_exists(state, path):
+        # OpenSubKey throws SecurityException: the section's per-key catch records the key's error
+        return {"exists": True, "values": {}, "subkeys": [], "error": "Requested registry access is not allowed."}
     if not registry.key_exists(state, path):
         return {"exists": False, "values": {}, "subkeys": []}
     key = registry.find_key(state, path)

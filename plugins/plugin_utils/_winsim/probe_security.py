@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults
+
 MACHINEKEYS_PATH = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
 MY_STORE = "LocalMachine\\My"
 
@@ -34,11 +36,23 @@ def find_acl(state, path: str) -> tuple[str, dict] | None:
     return None
 
 
-def machinekeys_acl(state) -> dict:
+ACL_DENIED = "Attempted to perform an unauthorized operation."  # Get-Acl's UnauthorizedAccessException
+
+
+def machinekeys_acl(state, text: str = "") -> dict:
     found = find_acl(state, MACHINEKEYS_PATH)
     if found is None:
         return {"path": MACHINEKEYS_PATH, "exists": False, "sddl": None}
+    if faults.access_denied(state, MACHINEKEYS_PATH):
+        # Get-Acl writes a non-terminating error: with -ErrorAction Stop the section throws; without it
+        # the pipeline yields nothing and [string]$null is '' (an empty SDDL).
+        if "-ErrorAction Stop" in text:
+            raise faults.SectionError(ACL_DENIED)
+        return {"path": MACHINEKEYS_PATH, "exists": True, "sddl": ""}
     return {"path": MACHINEKEYS_PATH, "exists": True, "sddl": str(found[1].get("sddl") or "")}
+
+
+machinekeys_acl.takes_text = True
 
 
 def store_certificates(state, store: str = MY_STORE) -> list:
@@ -110,7 +124,7 @@ def bitlocker(state) -> dict:
                 "key_protectors": [str(k) for k in vol.get("key_protectors") or []],
             }
         )
-    return {"available": True, "volumes": out}
+    return {"available": True, "volumes": out, "azure_disk_encryption": bool(state.data.get("azure_disk_encryption"))}
 
 
 RENDERERS = {

@@ -163,10 +163,59 @@ def win_acl(ctx) -> dict:
         return {"changed": True}
     if want == "absent" and match:
         if not ctx.check_mode:
-            dacl.remove(match[0])
-            _save_sd(state, entry, with_dacl(sd, dacl))
+            _save_sd(state, entry, with_dacl(sd, remove_access_rule(dacl, rule, is_dir)))
         return {"changed": True}
     return {"changed": False}
+
+
+def _scope(flags, is_dir: bool) -> set:
+    """Where an ACE applies: this object (unless IO), child containers (CI), child objects (OI)."""
+    if not is_dir:
+        return {"self"}
+    out = set() if "IO" in flags else {"self"}
+    if "CI" in flags:
+        out.add("containers")
+    if "OI" in flags:
+        out.add("objects")
+    return out
+
+
+def _flags_for(scope: set, keep) -> frozenset:
+    flags = {f for f in keep if f not in ("CI", "OI", "IO")}
+    if "containers" in scope:
+        flags.add("CI")
+    if "objects" in scope:
+        flags.add("OI")
+    if "self" not in scope:
+        flags.add("IO")
+    return frozenset(flags)
+
+
+def remove_access_rule(dacl: list, rule, is_dir: bool) -> list:
+    """.NET ``ObjectSecurity.RemoveAccessRule`` as win_acl.ps1 calls it (ansible.windows 3.x lines 272-276,
+    after the exact-match check of lines 197-240): ``CommonAcl.RemoveQualifiedAces`` (dotnet/runtime
+    System.Security.AccessControl ACL.cs) subtracts the rule's access mask from *every* explicit ACE of
+    the same SID and type whose scope overlaps the rule's, splitting an ACE whose scope is only partly
+    covered, and drops ACEs left with no rights. So removing ``(A;OICI;FA;;;WD)`` also strips the default
+    ``(A;;0x12019f;;;WD)``: the ACE is not removed alone.
+    """
+    rule_scope = _scope(rule.flags, is_dir)
+    out = []
+    for ace in dacl:
+        if ace.inherited or ace.sid != rule.sid or ace.type != rule.type or ace.object_guid or ace.inherit_object_guid:
+            out.append(ace)
+            continue
+        scope = _scope(ace.flags, is_dir)
+        covered = scope & rule_scope
+        left = ace.mask & ~rule.mask
+        if not covered or left == ace.mask:
+            out.append(ace)
+            continue
+        if scope - covered:  # the part of the ACE the rule does not cover keeps its rights
+            out.append(Ace(type=ace.type, flags=_flags_for(scope - covered, ace.flags), mask=ace.mask, sid=ace.sid))
+        if left:
+            out.append(Ace(type=ace.type, flags=_flags_for(covered, ace.flags), mask=left, sid=ace.sid))
+    return out
 
 
 def win_acl_inheritance(ctx) -> dict:
@@ -342,3 +391,60 @@ def run_command(state, words: list[str]) -> tuple[int, str, str] | None:
     if program in ("manage-bde", "manage-bde.exe"):
         return _manage_bde(state, words)
     return None
+
+
+SCRIPT_MARKERS = {
+    "# vmbackup.azure:bitlocker_unlock": "unlock",
+    "# vmbackup.azure:bitlocker_off": "off",
+}
+
+
+def script_kind(script: str) -> str | None:
+    """Which of our state-changing scripts (plugins/plugin_utils/_windows_scripts.py) this is, if any."""
+    for line in script.splitlines():
+        kind = SCRIPT_MARKERS.get(line.strip())
+        if kind:
+            return kind
+    return None
+
+
+def bitlocker_script(state, kind: str, parameters: dict, check_mode: bool, result: dict) -> dict:
+    """Our BitLocker scripts as win_powershell runs them: with ``$ErrorActionPreference = 'Stop'`` a cmdlet
+    error is terminating, so the result has win_powershell's failure shape (failed, ``error`` entries,
+    no ``msg``; win_powershell.ps1 lines 950-959, 1019-1044). Cmdlet messages are approximations."""
+    mount = str(parameters.get("MountPoint") or "").rstrip("\\").upper()
+    if not mount or (kind == "unlock" and not parameters.get("RecoveryPassword")):
+        missing = "MountPoint" if not mount else "RecoveryPassword"
+        return _script_failed(result, f"Cannot bind argument to parameter '{missing}' because it is an empty string.")
+    vol = _volume(state, mount)
+    if vol is None:
+        return _script_failed(result, f"Get-BitLockerVolume : BitLocker volume {mount} was not found.")
+    locked = str(vol.get("lock_status", "")).lower() == "locked"
+    if kind == "unlock":
+        if not locked:
+            return dict(result, changed=False)
+        if check_mode:  # -WhatIf: ShouldProcess is false, Unlock-BitLocker never runs (nor checks the password)
+            return dict(result, changed=True)
+        if str(parameters["RecoveryPassword"]).lower() != str(vol.get("recovery_password", "")).lower():
+            return _script_failed(result, "Unlock-BitLocker : The recovery password is not valid.")
+        vol["lock_status"] = "Unlocked"
+        vol["protection_status"] = "On"
+        state.touch()
+        return dict(result, changed=True)
+    if str(vol.get("volume_status")) in ("FullyDecrypted", "DecryptionInProgress"):
+        return dict(result, changed=False)
+    if check_mode:  # -WhatIf: ShouldProcess is false, Disable-BitLocker never runs
+        return dict(result, changed=True)
+    if locked:
+        return _script_failed(result, "Disable-BitLocker : This drive is locked by BitLocker Drive Encryption.")
+    vol["volume_status"] = "DecryptionInProgress"
+    vol["protection_status"] = "Off"
+    vol["key_protectors"] = []
+    state.touch()
+    return dict(result, changed=True)
+
+
+def _script_failed(result: dict, message: str) -> dict:
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults
+
+    return dict(result, changed=False, failed=True, error=[faults.error_record(message, "ActionPreferenceStop")])

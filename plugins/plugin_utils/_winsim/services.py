@@ -11,7 +11,9 @@ Assumptions about Windows (none of this ran on Windows):
 - With ``force_dependent_services``: ``stopped`` leaves the dependents stopped; ``restarted``
   starts the dependents that were running again afterwards (we assume ``Restart-Service -Force``
   restarts what it stopped).
-- The dependents check also applies in check mode (we assume ``-WhatIf`` still refuses).
+- The dependents check does not apply in check mode: Stop-/Restart-Service ask ShouldProcess before
+  DoStopService checks the dependents (PowerShell Service.cs), and ShouldProcess is false under -WhatIf.
+- Starting a disabled service fails (ServiceController.Start: ERROR_SERVICE_DISABLED).
 - Starting a service does not start its dependencies in the model (the SCM would; the states
   in our test hosts keep dependencies running).
 - Starting or restarting a service resets the VSS writers it hosts to ``[1] Stable`` /
@@ -24,8 +26,14 @@ Assumptions about Windows (none of this ran on Windows):
 from __future__ import annotations
 
 import fnmatch
+import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import account_name, is_sid, same_account
+from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+    account_name,
+    account_sid,
+    same_account,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.args import fail
 
 DEPENDENT_SERVICES_MSG = (
@@ -50,6 +58,15 @@ def reset_writers(state, service: str) -> None:
     for w in state.writers:
         if str(w.get("service") or "").lower() != low or w.get("recovers_on_restart", True) is False:
             continue
+        # Fault: a writer re-registers late (``reregister: <n>``: unlisted for the next n vssadmin runs)
+        # or never (``reregister: never``) after its service restarted.
+        later = w.get("reregister")
+        if later == "never":
+            w["unlisted"] = True
+            state.touch()
+        elif isinstance(later, int) and later > 0:
+            w["unlisted_for"] = later
+            state.touch()
         if w.get("state") != 1 or w.get("last_error") != "No error":
             w["state"] = 1
             w["last_error"] = "No error"
@@ -59,6 +76,12 @@ def reset_writers(state, service: str) -> None:
 def visible_writers(state) -> list[dict]:
     out = []
     for w in state.writers:
+        if w.get("unlisted"):
+            continue
+        if int(w.get("unlisted_for") or 0) > 0:  # one vssadmin run less until it re-registers
+            w["unlisted_for"] = int(w["unlisted_for"]) - 1
+            state.touch()
+            continue
         svc_name = str(w.get("service") or "")
         if not svc_name or svc_name.lower() == "vss":
             out.append(w)
@@ -81,11 +104,29 @@ START_FAILED_MSG = (
 )
 
 
+TIMEOUT_MSG = (
+    "simulator: {verb}-Service is still waiting for '{display} ({name})' to {what}: PowerShell waits without a"
+    " timeout (Service.cs DoWaitForStatus), so the task only ends at the connection or task timeout"
+)
+
+
+def _hangs(state, name: str, what: str) -> bool:
+    """Fault ``service_timeout: {<name>: stop|start}``: the service never reaches the state."""
+    for key, value in (faults.fault(state, "service_timeout", {}) or {}).items():
+        if str(key).lower() == name.lower() and str(value).lower() == what:
+            return True
+    return False
+
+
 def start(state, name: str, svc: dict) -> None:
-    # start_fails: true in the state = the service fails to start (Start-Service throws; the exec
-    # wrapper reports it). Cleared by what repairs it (e.g. `msdtc -install`, _winsim/security.py).
-    if svc.get("start_fails"):
+    # PowerShell Service.cs (PowerShell/PowerShell, Microsoft.PowerShell.Commands.Management): DoStartService
+    # calls ServiceController.Start(); a disabled service (ERROR_SERVICE_DISABLED) or one that fails
+    # (start_fails: true in the state; cleared by what repairs it, e.g. `msdtc -install`) writes
+    # CouldNotStartService, terminating under the module's ErrorActionPreference Stop.
+    if svc.get("start_fails") or svc.get("start_mode") == "disabled":
         raise fail(START_FAILED_MSG.format(display=_display(name, svc), name=name))
+    if _hangs(state, name, "start"):
+        raise fail(TIMEOUT_MSG.format(verb="Start", display=_display(name, svc), name=name, what="start"))
     _set_state(state, name, svc, "running")
     reset_writers(state, name)
 
@@ -105,10 +146,19 @@ def _running_dependents(state, name: str, seen: set | None = None) -> list[str]:
 
 
 def stop(state, name: str, svc: dict, force: bool, check_mode: bool) -> list[str]:
-    """Stop ``name`` (and with ``force`` its running dependents). Returns the dependents stopped."""
+    """Stop ``name`` (and with ``force`` its running dependents). Returns the dependents stopped.
+
+    Service.cs: Stop-/Restart-Service ask ShouldProcess *first* ("always false if WhatIf is set") and
+    only then DoStopService refuses a service with running dependents (ServiceHasDependentServices). So
+    under -WhatIf (check mode) there is no refusal: win_service reports the change.
+    """
+    if check_mode:
+        return _running_dependents(state, name) if force else []
     dependents = _running_dependents(state, name)
     if dependents and not force:
         raise fail(DEPENDENT_SERVICES_MSG.format(display=_display(name, svc), name=name))
+    if _hangs(state, name, "stop"):
+        raise fail(TIMEOUT_MSG.format(verb="Stop", display=_display(name, svc), name=name, what="stop"))
     if not check_mode:
         for dep in dependents:
             _set_state(state, dep, state.services[dep], "stopped")
@@ -158,13 +208,23 @@ def win_service(ctx) -> dict:
         if not ctx.check_mode:
             svc["display_name"] = p["display_name"]
             state.touch()
-    # win_service compares accounts by SID (ConvertTo-SecurityIdentifier accepts a SID string, LocalSystem
-    # and account names); a SID is stored as its English NTAccount name, as the module translates it.
-    if p.get("username") is not None and not same_account(p["username"], svc.get("username", _DEFAULT_USER)):
-        changed = True
-        if not ctx.check_mode:
-            svc["username"] = account_name(p["username"].upper()) if is_sid(p["username"]) else p["username"]
-            state.touch()
+    # win_service compares accounts by SID (win_service.ps1 lines 300-328: ConvertTo-SecurityIdentifier of
+    # both sides) and stores what Ansible.Windows.SCManager's Account setter writes (SCManager.cs lines
+    # 716-758): "LocalSystem" for S-1-5-18, else the SID translated to the host's NTAccount name, which
+    # is localized (NT-AUTORITÄT\NETZWERKDIENST on de-DE).
+    if p.get("username") is not None:
+        want_sid = resolve_sid(state, p["username"])
+        have = svc.get("username", _DEFAULT_USER)
+        if want_sid is None:  # an account the model has no SID for: compared and stored by name
+            differs, stored = not same_account(p["username"], have), p["username"]
+        else:
+            differs = want_sid != resolve_sid(state, have)
+            stored = "LocalSystem" if want_sid == "S-1-5-18" else localized_account(state, want_sid)
+        if differs:
+            changed = True
+            if not ctx.check_mode:
+                svc["username"] = stored
+                state.touch()
     # Assumption: a password cannot be compared, so update_password=always reports a change;
     # the password itself is never stored nor logged.
     if p.get("password") is not None and p.get("update_password") == "always":
@@ -255,8 +315,67 @@ def win_service_info(ctx) -> dict:
     return {"changed": False, "exists": bool(services), "services": services}
 
 
-def probe_services(state) -> list[dict]:
-    """The ``services`` list of the probe output contract (docs/architecture.md)."""
+# Localized NTAccount names of the service accounts (what Translate([NTAccount]) returns on a host in
+# that display language; win_service stores the name it translates the SID to). Sources: the names
+# Windows shows on localized builds, as quoted in Microsoft's localized docs ("NT-AUTORITÄT\NETZWERKDIENST",
+# "AUTORITE NT\SERVICE RÉSEAU"); none of this was read off a real localized host.
+LOCALIZED_ACCOUNTS = {
+    "de-DE": {
+        "S-1-5-18": "NT-AUTORITÄT\\SYSTEM",
+        "S-1-5-19": "NT-AUTORITÄT\\LOKALER DIENST",
+        "S-1-5-20": "NT-AUTORITÄT\\NETZWERKDIENST",
+    },
+    "fr-FR": {
+        "S-1-5-18": "AUTORITE NT\\Système",
+        "S-1-5-19": "AUTORITE NT\\SERVICE LOCAL",
+        "S-1-5-20": "AUTORITE NT\\SERVICE RÉSEAU",
+    },
+}
+
+
+def localized_account(state, sid: str) -> str:
+    """The NTAccount name of a well-known SID on this host (its display language)."""
+    return LOCALIZED_ACCOUNTS.get(state.locale, {}).get(sid) or account_name(sid)
+
+
+def resolve_sid(state, username) -> str | None:
+    """NTAccount.Translate([SecurityIdentifier]) on this host: English or this host's localized names."""
+    if str(username or "") == "LocalSystem":
+        return "S-1-5-18"
+    sid = account_sid(username)
+    if sid:
+        return sid
+    low = str(username or "").lower()
+    for sid, name in LOCALIZED_ACCOUNTS.get(state.locale, {}).items():
+        if name.lower() == low:
+            return sid
+    return None
+
+
+REGISTRY_DENIED = "Requested registry access is not allowed."
+SERVICES_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\"
+
+
+def _missing_dependency(state) -> tuple[str, str] | None:
+    for name, svc in state.services.items():
+        for dep in (svc or {}).get("dependencies") or []:
+            if state.find_service(str(dep)) is None:
+                return name, str(dep)
+    return None
+
+
+def _probe_services_wmi(state, text: str) -> list[dict]:
+    """The pre-issue-9 section (Win32_Service through WMI + ServiceController dependencies)."""
+    if faults.fault(state, "wmi_broken"):
+        if re.search(r"Win32_Service\b[^\n]*-ErrorAction\s+SilentlyContinue", text):
+            return []  # the non-terminating CIM error is dropped: an empty list, no section error
+        raise faults.SectionError(faults.WMI_ERROR)
+    broken = _missing_dependency(state)
+    if broken and "ServicesDependedOn" in text:
+        # ServiceController.ServicesDependedOn opens every dependency: InvalidOperationException
+        raise faults.SectionError(
+            f'Exception getting "ServicesDependedOn": "Cannot open {broken[1]} service on computer \'.\'."'
+        )
     out = []
     for name, svc in state.services.items():
         svc = svc or {}
@@ -273,3 +392,42 @@ def probe_services(state) -> list[dict]:
             }
         )
     return out
+
+
+def probe_services(state, text: str = "") -> list[dict]:
+    """The ``services`` list of the probe output contract (docs/architecture.md), as the section's
+    PowerShell would read it: Get-Service (SCM) + the service's registry key, one try per service."""
+    if "Win32_Service" in text:
+        return _probe_services_wmi(state, text)
+    out = []
+    for name, svc in state.services.items():
+        svc = svc or {}
+        mode = svc.get("start_mode", "manual")
+        entry = {
+            "name": name,
+            "display_name": _display(name, svc),
+            "state": svc.get("state", "stopped"),
+            "start_mode": None,
+            "delayed_autostart": False,
+            "username": None,
+            "sid": None,
+            "dependencies": [],
+            "dependents": [],
+            "error": None,
+        }
+        if faults.access_denied(state, SERVICES_KEY + name):
+            entry["error"] = REGISTRY_DENIED  # OpenSubKey throws SecurityException: this service only
+        else:
+            entry.update(
+                start_mode="auto" if mode == "delayed" else mode,
+                delayed_autostart=mode == "delayed",
+                username=svc.get("username", _DEFAULT_USER),
+                sid=resolve_sid(state, svc.get("username", _DEFAULT_USER)),
+                dependencies=list(svc.get("dependencies") or []),
+                dependents=state.dependents(name),
+            )
+        out.append(entry)
+    return out
+
+
+probe_services.takes_text = True

@@ -42,6 +42,7 @@ Example (every section is optional except ``hostname``)::
       - {mount_point: 'D:', volume_type: Data, lock_status: Locked, volume_status: FullyEncrypted,
          protection_status: Unknown, encryption_percentage: 100, key_protectors: [RecoveryPassword],
          recovery_password: '111111-...'}   # what manage-bde -unlock accepts (never rendered)
+    azure_disk_encryption: false     # true: the ADE extension's plugin folder exists (its volumes are Azure's)
     # services.<name>.start_fails: true = starting the service fails (msdtc -install clears it for MSDTC)
     nics:                            # probe section nics (GuestDhcpDisabled)
       - {name: Ethernet, dhcp_enabled: true, ip_addresses: [10.0.0.4]}
@@ -62,6 +63,9 @@ Example (every section is optional except ``hostname``)::
       sequence: 12
       age_minutes: 90                # file age (a transitioning status younger than 180 min = backup running)
       items: [{status: {status: success, code: 0, formattedMessage: {message: ...}}}]  # or content: raw text
+
+    faults: {wmi_broken: true, ...}  # fault modes (plugins/plugin_utils/_winsim/faults.py, docs/simulator.md)
+    replay: {...}                    # a captured probe (a capture file loads as a state with it; replay.py)
 
 Registry value types: string, expandstring, dword, qword, multistring, binary, none (binary data
 is a list of ints 0-255). Registry keys exist when listed (``{}`` for a key without values) or
@@ -106,6 +110,10 @@ SECTIONS = {
     "resources": dict,
     "events": list,
     "extension_status": dict,
+    "faults": dict,
+    "azure_disk_encryption": bool,
+    "replay": dict,
+    "replay_stale": bool,
 }
 
 
@@ -133,6 +141,10 @@ class HostState:
             raise StateError(f"simulator state file {path} cannot be read: {e}") from None
         except yaml.YAMLError as e:
             raise StateError(f"simulator state file {path} is not valid YAML: {e}") from None
+        from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import replay
+
+        if replay.is_capture(data):  # a capture from a real host (playbooks/capture.yml)
+            data = replay.state_from_capture(data)
         problems = validate(data)
         if problems:
             raise StateError(f"simulator state file {path} is malformed: " + "; ".join(problems))
@@ -143,6 +155,8 @@ class HostState:
 
     def save(self) -> None:
         """Write atomically: a temp file in the same directory, then rename over the original."""
+        if self.data.get("replay"):  # the host was changed: the modeled sections stop replaying
+            self.data["replay_stale"] = True
         text = yaml.dump(self.data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
         directory = os.path.dirname(os.path.abspath(self.path))
         fd, tmp = tempfile.mkstemp(prefix=".winsim-", suffix=".yml", dir=directory)

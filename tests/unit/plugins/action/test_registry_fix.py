@@ -35,7 +35,7 @@ def powershell_result(keys, services=()):
                 "locale": "en-US",
                 "section_errors": {},
                 "registry": {"keys": all_keys},
-                "services": list(services),
+                "services": [{"name": "RpcSs", "state": "running"}, *services],
             }
         ],
         "invocation": {"module_args": {"script": PROBE_SCRIPT, "depth": 8}},
@@ -97,8 +97,8 @@ def test_dotnet_sets_each_differing_value(check_mode):
     assert all(c[2] is check_mode for c in host.calls)  # the task's check mode, never forced
     assert all("_ansible_check_mode" not in c[1] for c in host.calls)
     assert result["changed"] is True
-    assert result["changed_keys"] == [f"{NET32}\\v2.0.50727", f"{NET32}\\v4.0.30319"]
-    assert [c["reason"] for c in result["changes"]] == ["value missing", "wrong type"]
+    assert result["detail"]["changed_keys"] == [f"{NET32}\\v2.0.50727", f"{NET32}\\v4.0.30319"]
+    assert [c["reason"] for c in result["actions"]] == ["value missing", "wrong type"]
     assert result["finding"]["status"] == "fail"
     assert "REG_SZ '1'" in result["diff"]["before"] and "dword 1" in result["diff"]["after"]
     assert result["invocation"] == {"module_args": {"include_32bit_view": True, "apply": True}}
@@ -110,7 +110,7 @@ def test_nothing_differs_only_the_probe_runs():
         healthy[path] = key({"SchUseStrongCrypto": {"type": "dword", "data": 1}})
     result, host = run("dotnet_strong_crypto", {}, powershell_result(healthy), diff=True)
     assert [c[0] for c in host.calls] == ["ansible.windows.win_powershell"]
-    assert result["changed"] is False and result["changes"] == [] and "diff" not in result
+    assert result["changed"] is False and result["actions"] == [] and "diff" not in result
     assert result["finding"]["status"] == "pass"
 
 
@@ -118,7 +118,7 @@ def test_remote_module_reporting_no_change_is_not_a_change():
     result, _host = run(
         "dotnet_strong_crypto", {}, powershell_result(DOTNET_BROKEN), regedit=lambda args: {"changed": False}
     )
-    assert result["changed"] is False and result["changed_keys"] == []
+    assert result["changed"] is False and result["detail"]["changed_keys"] == []
 
 
 def test_apply_false_reports_only():
@@ -145,7 +145,7 @@ def test_regedit_failure_stops_and_names_the_value():
     assert result["failed"] is True
     assert f"{NET32}\\v2.0.50727 SchUseStrongCrypto" in result["msg"] and "Access is denied" in result["msg"]
     assert len(calls) == 1  # stopped at the first failure
-    assert result["changed"] is False and result["changes"] == []
+    assert result["changed"] is False and result["actions"] == []
 
 
 def test_bad_input_fails_before_any_execution():
@@ -184,7 +184,7 @@ def test_bcdr_creates_key_and_both_values():
             "state": "present",
         },
     ]
-    assert result["changed_keys"] == [reg.BCDR_PERSISTENT_KEYS]
+    assert result["detail"]["changed_keys"] == [reg.BCDR_PERSISTENT_KEYS]
     assert "(key missing)" in result["diff"]["before"]
 
 

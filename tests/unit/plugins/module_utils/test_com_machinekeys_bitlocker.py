@@ -30,8 +30,11 @@ def test_registered_in_checks():
 # ----------------------------------------------------------------------------- COM
 
 
+RPCSS = {"name": "RpcSs", "state": "running", "start_mode": "auto", "username": "NT AUTHORITY\\NetworkService"}
+
+
 def _services(com=None, dtc=None):
-    out = []
+    out = [dict(RPCSS)]  # every Windows host runs RPC: a list without a running service is implausible
     if com is not False:
         out.append(
             {"name": "COMSysApp", "state": "stopped", "start_mode": "manual", "username": "LocalSystem", **(com or {})}
@@ -76,6 +79,13 @@ def test_com_disabled_comsysapp_is_fixed_without_opt_in():
     assert finding["status"] == "fail"
     steps = [(a["action"], a["service"], a["allowed"], a["disruptive"]) for a in finding["actions"]]
     assert steps[:2] == [("set_start_mode", "COMSysApp", True, False), ("start_service", "COMSysApp", True, False)]
+
+
+def test_com_demand_start_msdtc_stopped_passes():
+    # issue 9 item 9: MSDTC is demand-start on several Windows Server versions
+    assert evaluate_com(_services(dtc={"state": "stopped", "start_mode": "manual"}))["status"] == "pass"
+    disabled = evaluate_com(_services(dtc={"state": "stopped", "start_mode": "disabled"}))
+    assert disabled["status"] == "fail" and "MSDTC is disabled" in disabled["detail"]
 
 
 def test_com_stopped_msdtc_starts_then_last_resort():
@@ -189,8 +199,8 @@ def test_machinekeys_group_is_reported_only_and_errors():
 # ----------------------------------------------------------------------------- BitLocker
 
 
-def _bl(*volumes, available=True):
-    return {"bitlocker": {"available": available, "volumes": list(volumes)}}
+def _bl(*volumes, available=True, ade=False):
+    return {"bitlocker": {"available": available, "volumes": list(volumes), "azure_disk_encryption": ade}}
 
 
 LOCKED = {
@@ -213,7 +223,8 @@ def test_bitlocker_statuses():
         ("unlock_volume", False),
         ("turn_off_bitlocker", False),
     ]
-    assert "would unlock D: (manage-bde -unlock D: -RecoveryPassword <recovery password of D:>)" in finding["fix"]
+    fix = "would unlock D: (Unlock-BitLocker -MountPoint D: -RecoveryPassword <recovery password of D:>)"
+    assert fix in finding["fix"]
 
 
 def test_bitlocker_opt_ins_need_a_password_and_never_show_it():
@@ -224,6 +235,15 @@ def test_bitlocker_opt_ins_need_a_password_and_never_show_it():
     decrypt = evaluate_bitlocker(_bl(LOCKED), {"decrypt": True, "recovery_passwords": {"D:": PASSWORD}})
     assert [a["allowed"] for a in decrypt["actions"]] == [True, True]
     assert PASSWORD not in repr(unlock) + repr(decrypt)
+
+
+def test_bitlocker_off_refused_where_azure_disk_encryption_manages_the_volume():
+    # issue 9 item 10: ADE volumes are decrypted through Azure, never on the guest; unknown = refused
+    options = {"decrypt": True, "recovery_passwords": {"D:": PASSWORD}}
+    for probe in (_bl(LOCKED, ade=True), {"bitlocker": {"available": True, "volumes": [LOCKED]}}):
+        off = evaluate_bitlocker(probe, options)["actions"][1]
+        assert off["action"] == "turn_off_bitlocker" and off["allowed"] is False
+    assert "through Azure" in evaluate_bitlocker(_bl(LOCKED, ade=True), options)["actions"][1]["reason"]
 
 
 @pytest.mark.parametrize(

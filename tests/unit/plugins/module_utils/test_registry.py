@@ -28,6 +28,10 @@ def absent():
     return key(exists=False)
 
 
+# every Windows host runs RPC: a service list without a running service is implausible (an error)
+RPCSS = {"name": "RpcSs", "state": "running", "start_mode": "auto", "username": "NT AUTHORITY\\NetworkService"}
+
+
 def probe(keys=None, services=None, **extra):
     """A probe with every PROBE_KEYS key absent unless given."""
     all_keys = {path: absent() for path in reg.PROBE_KEYS}
@@ -37,7 +41,7 @@ def probe(keys=None, services=None, **extra):
         "version": 1,
         "section_errors": {},
         "registry": {"keys": all_keys},
-        "services": services if services is not None else [],
+        "services": [RPCSS, *(services or [])],
     }
     out.update(extra)
     return out

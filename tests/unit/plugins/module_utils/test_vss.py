@@ -298,7 +298,12 @@ def test_extra_map_validation(rows, match):
 def test_extra_map_disruptive_defaults_from_builtin():
     (row,) = normalize_extra_map([{"name": "x", "service": "msexchangeis"}])
     assert row["disruptive"] is True
+    (row,) = normalize_extra_map([{"name": "x", "service": "CryptSvc"}])
+    assert row["disruptive"] is False
+    # a service the built-in map does not know is disruptive unless the user says otherwise (issue 10 item 12)
     (row,) = normalize_extra_map([{"name": "x", "service": "Schedule"}])
+    assert row["disruptive"] is True
+    (row,) = normalize_extra_map([{"name": "x", "service": "Schedule", "disruptive": False}])
     assert row["disruptive"] is False
 
 
@@ -518,3 +523,31 @@ def test_property_random_text_never_crashes(text):
 @given(st.lists(WRITERS, max_size=5), st.sampled_from([": ", " : ", "\uff1a"]), st.sampled_from(["\n", "\r\n"]))
 def test_property_round_trip(writers, sep, newline):
     assert parse_vss_writers(render(writers, sep=sep, newline=newline)) == writers
+
+
+@pytest.mark.parametrize(("locale", "codepage"), [("zh-TW", "cp950"), ("ja-JP", "cp932"), ("fr-FR", "cp850")])
+def test_oem_code_page_read_as_utf8_still_parses(locale, codepage):
+    # issue 9 item 7: vssadmin in the OEM code page, decoded as UTF-8 by PowerShell in Ansible's exec wrapper
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import vssadmin
+
+    writers = [
+        {"name": "System Writer", "writer_id": "e8132975-6f93-4464-a53e-1050253ae220",
+         "instance_id": "eb6b4c30-aa48-486a-9618-0d1934d180ca", "state": 8, "last_error": "Timed out"},
+        {"name": "WMI Writer", "writer_id": "a6ad56c2-b509-4e6c-bb19-49d8f43532f0",
+         "instance_id": "560618ca-27b7-457a-92eb-7a722f25e17f", "state": 1, "last_error": "No error"},
+    ]  # fmt: skip
+    _rc, text = vssadmin.render(writers, locale)
+    mangled = text.encode(codepage).decode("utf-8", errors="replace")
+    assert "\ufffd" in mangled
+    parsed = parse_vss_writers(mangled)
+    assert [(w["name"], w["writer_id"], w["state"]) for w in parsed] == [
+        ("System Writer", "e8132975-6f93-4464-a53e-1050253ae220", 8),
+        ("WMI Writer", "a6ad56c2-b509-4e6c-bb19-49d8f43532f0", 1),
+    ]
+
+
+def test_parse_error_does_not_echo_a_huge_line():
+    # issue 10 item 11: a whole bad line (1 MB) must not end up in the error message
+    with pytest.raises(VssParseError) as info:
+        parse_vss_writers("   Writer Id: {e8132975-6f93-4464-a53e-1050253ae220}" + "x" * 1_000_000)
+    assert len(str(info.value)) < 400 and "characters)" in str(info.value)

@@ -9,12 +9,14 @@ from ansible_collections.vmbackup.azure.plugins.module_utils import _winagent as
 from ansible_collections.vmbackup.azure.plugins.module_utils import _wininstaller as inst
 
 SERVICE = {"name": "WindowsAzureGuestAgent", "state": "running", "start_mode": "auto"}
+# every Windows host runs RPC: a service list without a running service is implausible (an error)
+RPCSS = {"name": "RpcSs", "state": "running", "start_mode": "auto", "username": "NT AUTHORITY\\NetworkService"}
 
 
 def agent_probe(service="default", version="2.7.41491.1102", **extra):
     service = SERVICE if service == "default" else service
     probe = {
-        "services": [service] if service else [],
+        "services": [RPCSS, service] if service else [RPCSS],
         "agent": {"waappagent_exists": bool(version), "waappagent_product_version": version},
     }
     probe.update(extra)
@@ -55,7 +57,7 @@ def test_healthy_agent_passes_for_every_code(code):
 
 
 def test_version_falls_back_to_the_registry():
-    probe = {"services": [SERVICE], "agent": {"waappagent_exists": False, "guest_agent_version": "2.6.1198.718"}}
+    probe = {"services": [RPCSS, SERVICE], "agent": {"waappagent_exists": False, "guest_agent_version": "2.6.1198.718"}}
     finding, facts = agent.assess_agent(probe)
     assert finding["status"] == "pass" and "GuestAgentVersion" in facts["version_source"]
 
@@ -144,8 +146,9 @@ def test_bad_options_rejected(options, match):
 
 
 def test_missing_sections_are_errors():
-    assert agent.assess_agent({"services": []})[0]["detail"] == "the probe has no agent section"
-    finding = agent.assess_agent({"services": [], "agent": {}, "section_errors": {"agent": "denied"}})[0]
+    assert agent.assess_agent({"services": [RPCSS]})[0]["detail"] == "the probe has no agent section"
+    assert "lists no services" in agent.assess_agent({"services": [], "agent": {}})[0]["detail"]
+    finding = agent.assess_agent({"services": [RPCSS], "agent": {}, "section_errors": {"agent": "denied"}})[0]
     assert finding["status"] == "error" and "denied" in finding["detail"]
     with pytest.raises(ValueError):
         agent.assess_agent(agent_probe(), {}, "ExtensionFailedVssWriterInBadState")
@@ -167,7 +170,7 @@ VC = {
 
 
 def inst_probe(start_mode="manual", products=(VC,), plugins=(PLUGIN,)):
-    services = [{"name": "msiserver", "start_mode": start_mode, "state": "stopped"}] if start_mode else []
+    services = [RPCSS] + ([{"name": "msiserver", "start_mode": start_mode, "state": "stopped"}] if start_mode else [])
     return {"services": services, "installer": {"vcredist_products": list(products), "snapshot_plugins": list(plugins)}}
 
 
@@ -219,3 +222,18 @@ def test_installer_unregistered_service_and_options():
     with pytest.raises(ValueError, match="vcredist_product_id"):
         inst.validate_options({"vcredist_product_id": "042d26ef"})
     assert inst.evaluate_installer({"services": []})["status"] == "error"
+
+
+def test_dotnet_round_trip_timestamps_and_unparsable_vssadmin():
+    # issue 9 item 11: .NET 'o' has 7 fractional digits (fromisoformat rejects them before 3.11);
+    # a VssParseError must not escape as a traceback: an unreadable vssadmin counts as "maybe busy"
+    from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import parse_dotnet_utc
+
+    stamp = parse_dotnet_utc("2026-12-01T06:00:00.1234567Z")
+    assert stamp.microsecond == 123456 and stamp.utcoffset().total_seconds() == 0
+    assert parse_dotnet_utc("2026-12-01T06:00:00.1234567+02:00").utcoffset().total_seconds() == 7200
+    assert parse_dotnet_utc("2026-12-01T06:00:00") is None
+    busy, why = agent.backup_in_progress(
+        {"vssadmin": {"rc": 0, "stdout": "   Writer Id: {e8132975-6f93-4464-a53e-1050253ae220}"}}, 180
+    )
+    assert busy is True and "could not be parsed" in why

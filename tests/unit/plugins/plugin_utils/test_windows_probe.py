@@ -26,7 +26,7 @@ STATE_CHANGING = re.compile(
 ALLOWED_COMMANDS = {"get-ciminstance", "get-service", "get-culture", "foreach-object", "vssadmin.exe"}
 # agent / installer / conditions sections: read files, registry, event log; sort and pick
 ALLOWED_COMMANDS |= {"test-path", "get-item", "get-itemproperty", "get-childitem", "join-path", "get-content"}
-ALLOWED_COMMANDS |= {"measure-object", "get-date", "get-winevent", "sort-object", "select-object"}
+ALLOWED_COMMANDS |= {"measure-object", "get-date", "get-winevent", "sort-object", "select-object", "where-object"}
 # machinekeys_acl / certificates_my / bitlocker sections: ACL, certificate store, BitLocker status
 ALLOWED_COMMANDS |= {"get-acl", "get-command", "get-bitlockervolume"}
 # .NET / CIM methods that change a service or the system
@@ -152,6 +152,28 @@ def test_probe_from_result_ok():
 )
 def test_probe_from_result_errors(result, match):
     with pytest.raises(ProbeError, match=match):
+        probe_from_result(result)
+
+
+def test_probe_from_result_real_win_powershell_failure_shape():
+    # issue 9 item 4: a script that throws comes back from win_powershell.ps1 with failed, no msg and
+    # error entries whose error_details is null (ansible.windows 3.x lines 1019-1044)
+    result = {
+        "changed": False,
+        "failed": True,
+        "output": [],
+        "error": [
+            {
+                "output": "Access is denied\r\n",
+                "error_details": None,
+                "exception": {"message": "Access is denied", "type": "System.UnauthorizedAccessException"},
+                "target_object": None,
+                "fully_qualified_error_id": "RuntimeException",
+            },
+            {"error_details": None, "exception": None, "output": "second\r\n"},
+        ],
+    }
+    with pytest.raises(ProbeError, match=r"win_powershell failed: Access is denied; second$"):
         probe_from_result(result)
 
 
