@@ -78,7 +78,14 @@ class ActionModule(SecurityFixAction):
                         {"action": step["action"], "ace": step.get("ace"), "changed": bool(res.get("changed"))}
                     )
                     out["changed"] = out["changed"] or bool(res.get("changed"))
-                if self._task.check_mode or not any(s["action"] == "remove_ace" for s in current["steps"]):
+                # The plan re-adds every default entry a removal may strip (assess_machinekeys). The re-read
+                # below only double-checks that, for a fix run on its own (verify: true); under remediate
+                # (verify: false) the final scan verifies instead.
+                if (
+                    self._task.check_mode
+                    or not self.verifying()
+                    or not any(s.get("may_strip_default") for s in current["steps"])
+                ):
                     break
                 # win_acl state=absent is .NET RemoveAccessRule (win_acl.ps1 lines 272-276): it subtracts the
                 # rights from every explicit ACE of that SID whose scope overlaps, default entries included.

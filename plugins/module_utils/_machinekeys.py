@@ -167,12 +167,29 @@ def plan_machinekeys(acl: dict, certificates: list | None, options: dict | None 
                 }
             )
             continue
+        # .NET RemoveAccessRule only touches explicit entries of the same SID and type (win_acl.ps1
+        # lines 272-276): only then can this removal strip rights from a default entry we keep.
+        strips_default = any(d.sid == ace.sid and d.type == ace.type for d in DEFAULT_ACES)
         steps.append(
-            {"action": "remove_ace", "module": "ansible.windows.win_acl", "args": args, "ace": format_ace(ace)}
+            {
+                "action": "remove_ace",
+                "module": "ansible.windows.win_acl",
+                "args": args,
+                "ace": format_ace(ace),
+                "sid": ace.sid,
+                "type": ace.type,
+                "may_strip_default": strips_default,
+            }
         )
+    # A removal of the same SID and type may strip this default entry (RemoveAccessRule subtracts the
+    # rights from every overlapping explicit entry of that SID): it is added again after the removals,
+    # so the order of the steps cannot lose a default entry. When it was not stripped, win_acl
+    # state=present finds it and changes nothing.
+    stripped = {(st["sid"], st["type"]) for st in steps if st["action"] == "remove_ace"}
     for ace in DEFAULT_ACES:
-        if ace not in dacl:
-            problems.append(f"missing entry {format_ace(ace)} ({describe_ace(ace)})")
+        if ace not in dacl or (ace.sid, ace.type) in stripped:
+            if ace not in dacl:
+                problems.append(f"missing entry {format_ace(ace)} ({describe_ace(ace)})")
             args = _win_acl_args(path, ace, "present")
             steps.append(
                 {"action": "add_ace", "module": "ansible.windows.win_acl", "args": args, "ace": format_ace(ace)}

@@ -49,6 +49,21 @@ def test_machinekeys_fix_re_plans_after_remove_access_rule(tmp_path):
     assert not again.get("failed") and again["changed"] is False
 
 
+def test_machinekeys_fix_given_the_scan_probe_keeps_the_default_entries_without_a_re_read(tmp_path):
+    # Under remediate (probe given, verify: false) there is no re-read: the plan itself re-adds the default
+    # Everyone entry that removing (A;OICI;FA;;;WD) strips, so Everyone does not lose access.
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe import probe_output
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState
+
+    path = _copy(tmp_path, "machinekeys_everyone_inherit.yml")
+    gathered = probe_output(HostState.load(path), PROBE_SCRIPT)
+    result, host = run_fix("machinekeys_acl", {"reset_acl": True, "probe": gathered, "verify": False}, path)
+    assert not result.get("failed"), result.get("msg")
+    assert _probe_runs(host) == []
+    assert sorted(_sddl(path)[len("O:SYG:SYD:PAI") :].strip("()").split(")(")) == ["A;;0x12019f;;;WD", "A;;FA;;;BA"]
+
+
 def test_no_secret_on_any_command_line(tmp_path):
     # issue 9 item 10: a recovery password travels as a win_powershell parameter, never in a command
     password = "111111-222222-333333-444444-555555-666666-000011-123453"
@@ -92,9 +107,9 @@ def test_one_base_same_keys_given_probe_and_verify_false(tmp_path):
         result, host = run_fix(fix["action"], args, path)
         assert not result.get("failed"), (fix["action"], result.get("msg"))
         assert set(result) >= STANDARD and result["changed"] is True, fix["action"]
-        # machinekeys_acl re-reads the ACL after win_acl removals (RemoveAccessRule may strip a default entry)
-        rereads = 1 if fix["action"] == "machinekeys_acl" else 0
-        assert len(_probe_runs(host)) == rereads, (fix["action"], [m for m, _a, _c in host.calls])
+        # No read at all: machinekeys_acl plans the re-add of every default entry a removal may strip
+        # (RemoveAccessRule), so it needs no re-read; the run below (changed=false) proves nothing was lost.
+        assert _probe_runs(host) == [], (fix["action"], [m for m, _a, _c in host.calls])
         assert result["verified"] is False and "probe" not in result["invocation"]["module_args"]
         again, _host = run_fix(fix["action"], fix["options"], path)  # verified by its own probe
         assert again["changed"] is False and not again.get("failed"), (fix["action"], again.get("msg"))
