@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import linux_upstream  # noqa: E402
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (  # noqa: E402
     conf_disabled,
+    gather_agent,
     parse_waagent_conf,
     set_conf_value,
 )
@@ -40,8 +41,16 @@ sys.path.insert(0, sys.argv[1])
 from azurelinuxagent.common import conf
 print(json.dumps(conf.__file__), flush=True)
 for request in sys.stdin:
+    request = json.loads(request)
     provider = conf.ConfigurationProvider()
-    provider.load(json.loads(request))
+    if isinstance(request, dict):  # a file, through the loader the agent starts with (Agent.__init__)
+        try:
+            conf.load_conf_from_file(request["file"], provider)
+        except Exception as exc:
+            print(json.dumps({"error": type(exc).__name__}), flush=True)
+            continue
+    else:
+        provider.load(request)
     switch = provider.get_switch("Extensions.Enabled", True)
     print(json.dumps({"values": provider.values, "switch": switch}), flush=True)
 """
@@ -60,6 +69,7 @@ class Agent:
         self.module_file = json.loads(self.proc.stdout.readline())
 
     def reads(self, text):
+        """What the agent's loader makes of ``text`` (a str), or of the file ``{"file": path}``."""
         self.proc.stdin.write(json.dumps(text) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -152,6 +162,37 @@ def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
     if not done:  # appended, with the line ending most lines of the file use
         expected[-1:] = [got[-2] if got[-2] in (f"{KEY}=y", f"{KEY}=y\r") else f"{KEY}=y", ""]
     assert got == expected, (text, new)
+
+
+def _facts_conf(path):
+    """The ``conf`` facts the scan (linux_backup_facts) and the waagent module gather from the file ``path``."""
+
+    def no_command(argv):
+        raise AssertionError(f"no command expected: {argv}")
+
+    return gather_agent(no_command, lambda name: None, [], conf_path=str(path))["conf"]
+
+
+# the bytes of a file: a text of the strategy above, as UTF-8, sometimes with a byte that is not UTF-8
+files = st.tuples(texts, st.sampled_from([b"", b"\xff", b"\xe9"]), st.booleans()).map(
+    lambda t: (t[1] + t[0].encode("utf-8")) if t[2] else (t[0].encode("utf-8") + t[1])
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(files, st.sampled_from([b"Extensions.Enabled=n\rAutoUpdate.Enabled=y\n", b"", b"\r\n"])))
+def test_the_file_as_the_facts_read_it_is_the_agents(agent_conf, tmp_path_factory, data):
+    """The file, not a string: the facts path (bytes, ``\n`` only, strict UTF-8) against ``load_conf_from_file``."""
+    path = tmp_path_factory.mktemp("conf") / "waagent.conf"
+    path.write_bytes(data)
+    agent = agent_reads(agent_conf, {"file": str(path)})
+    ours = _facts_conf(path)
+    if "error" in agent:  # the agent cannot read the file (not UTF-8, empty): the facts say so
+        assert ours["error"] and str(path) in ours["error"], (data, agent, ours)
+        return
+    assert ours["error"] is None, (data, ours)
+    assert ours["extensions_enabled"] == agent["values"].get(KEY), data
+    assert conf_disabled(ours["extensions_enabled"]) is (not agent["switch"]), data
 
 
 @pytest.mark.parametrize(
