@@ -30,11 +30,11 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import
 )
 
 KEY = "Extensions.Enabled"
-DEBIAN_PYTHON = "/usr/bin/python3"
 
 
-# Runs in Debian's own python3 (the interpreter the package is built for: its textutil imports ``crypt``,
-# gone from Python 3.13): one process, one JSON request per line.
+# Runs in a Python that can import the agent (linux_upstream.agent_python: Debian's own python3 first, the
+# interpreter the package is built for; its textutil imports ``crypt``, gone from Python 3.13): one process,
+# one JSON request per line.
 DRIVER = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -59,7 +59,7 @@ for request in sys.stdin:
 class Agent:
     def __init__(self, path):
         self.proc = subprocess.Popen(
-            [DEBIAN_PYTHON, "-c", DRIVER, path],
+            [linux_upstream.agent_python(), "-c", DRIVER, path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
