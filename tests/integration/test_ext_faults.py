@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 import test_ext_filesystems as base
@@ -107,26 +108,54 @@ def read_back(fs):
         assert handle.read() == PAYLOAD
 
 
-def trigger_ext4_error(fs):
+# How the kernel shows an ext4 filesystem mounted errors=remount-ro after an error: since Linux 6.15
+# (commit f3054e53 "ext4: add EXT4_FLAGS_EMERGENCY_RO bit") the super options list ``emergency_ro``;
+# before it, ext4_handle_error set SB_RDONLY: the super options say ``ro`` while the per-mount options
+# still say ``rw``. Both are exercised on any kernel: "kernel" is this kernel's own reaction (either
+# form), "pre-6.15" makes the older form by hand (error recorded with errors=continue, then the shared
+# superblock set read-only through a second mount of the same device, which is then unmounted).
+KERNELS = ["kernel", "pre-6.15"]
+
+
+def trigger_ext4_error(fs, kernel="kernel", workdir=None):
+    """Record an ext4 error on ``fs`` and leave it as the kernel does; True when ``emergency_ro`` shows."""
     name = os.path.basename(fs["loopdev"])
     with open(f"/sys/fs/ext4/{name}/trigger_fs_error", "w", encoding="utf-8") as handle:
         handle.write("1")
+    if kernel == "pre-6.15":
+        subprocess.run(["mount", "-o", "remount,errors=remount-ro", fs["mountpoint"]], check=True)
+        second = os.path.join(workdir, "second-mount")
+        os.makedirs(second, exist_ok=True)
+        subprocess.run(["mount", fs["loopdev"], second], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro", second], check=True)
+        finally:
+            subprocess.run(["umount", second], check=True)
     entry = linux_testhost.mount_entry(fs["mountpoint"])
-    assert "emergency_ro" in entry["super_options"], entry
+    emergency = "emergency_ro" in entry["super_options"]
+    # either form, never neither: the filesystem is read-only for writers now
+    assert emergency or "ro" in entry["super_options"].split(","), entry
+    assert "rw" in entry["mount_options"].split(","), entry
+    if kernel == "pre-6.15":
+        assert not emergency, entry
+    return emergency
 
 
 # --- item 2: remount with options mount(8) accepts -----------------------------------------------
 
 
-def test_emergency_ro_is_repaired_and_mounted_again(tmp_path, disk, local_inventory):
-    fs = disk(state=None, options="errors=remount-ro")
-    trigger_ext4_error(fs)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_emergency_ro_is_repaired_and_mounted_again(tmp_path, disk, local_inventory, kernel):
+    fs = disk(state=None, options="errors=remount-ro" if kernel == "kernel" else "errors=continue")
+    emergency = trigger_ext4_error(fs, kernel, str(tmp_path))
     assert "errors" in linux_testhost.fs_state(fs["loopdev"])
     proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
     assert proc.returncode == 0, res
     (entry,) = res["filesystems"]
     assert entry["action"] == "repaired", entry
-    assert "emergency_ro" not in entry["remount_options"]
+    if emergency:  # the kernel's state flag is never given to mount(8)
+        assert "emergency_ro" not in entry["remount_options"]
+    assert "ro" not in entry["mounted_with"].split(","), entry  # the mode the user mounted it with: rw
     read_back(fs)
     after = linux_testhost.mount_entry(fs["mountpoint"])
     assert "errors=remount-ro" in after["super_options"] and "emergency_ro" not in after["super_options"]
@@ -140,7 +169,7 @@ def test_options_from_fstab_win_over_kernel_state(tmp_path, disk):
     from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import remount_options
 
     fs = disk(state=None, options="errors=remount-ro")
-    trigger_ext4_error(fs)
+    trigger_ext4_error(fs, "kernel", str(tmp_path))
     (entry,) = [e for e in linux_testhost_mountinfo() if e["mountpoint"] == fs["mountpoint"]]
     kernel, source = remount_options(entry, "")
     assert source == "mount table" and "emergency_ro" not in kernel.split(",")
