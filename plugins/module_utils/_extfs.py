@@ -25,7 +25,8 @@ CLEAN = "clean"
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
 # labelling support) and ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
-# _ext4_show_options, "emergency_ro" since 6.x; measured here: mount -o ...,emergency_ro fails).
+# _ext4_show_options, "emergency_ro" since 6.15, commit f3054e53; measured here: mount -o ...,emergency_ro
+# fails).
 KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro"])
 # Where ext_filesystems records a filesystem it unmounted and has not yet mounted again.
 PENDING_FILE = "/var/lib/vmbackup-azure/ext_filesystems-pending.json"
@@ -121,32 +122,85 @@ def parse_fstab(text):
     return entries
 
 
-def remount_options(entry, fstab_text):
+# Per-mount options that restrict what the filesystem allows: a remount that loses one is never a
+# silent success (review finding 4), nor is losing the mode ``rw``/``ro`` the filesystem was mounted with.
+RESTRICTING = ("nosuid", "nodev", "noexec")
+
+
+def fstab_spec_is(spec, major, minor, uuid=None, dev_dir="/dev"):
+    """Whether the fstab(5) ``spec`` (``UUID=``, ``LABEL=``, ``PARTUUID=``, ``PARTLABEL=``, a device path)
+    names the block device ``major:minor`` (``uuid``: its filesystem UUID from tune2fs, for ``UUID=``
+    when udev made no /dev/disk/by-uuid link)."""
+    links = {"UUID": "by-uuid", "LABEL": "by-label", "PARTUUID": "by-partuuid", "PARTLABEL": "by-partlabel"}
+    tag, sep, value = spec.partition("=")
+    if sep and tag.upper() in links:
+        if tag.upper() == "UUID" and uuid and value.strip('"').lower() == uuid.lower():
+            return True
+        return _rdev(os.path.join(dev_dir, "disk", links[tag.upper()], value.strip('"'))) == (major, minor)
+    return spec.startswith("/") and _rdev(spec) == (major, minor)
+
+
+def remount_options(entry, fstab_text, uuid=None):
     """``(options, source)`` to mount ``entry`` (a parse_mountinfo dict) again with.
 
-    The options the administrator wrote in /etc/fstab for that mount point when there is such a line
-    (``source`` ``/etc/fstab``), else the options of the mount table without the kernel's state flags
-    (``source`` ``mount table``): never ``emergency_ro`` or ``seclabel``, which mount(8) refuses.
+    The options the administrator wrote in /etc/fstab for that mount point when the line names the
+    device mounted there (``source`` ``/etc/fstab``), else the options of the mount table without the
+    kernel's state flags (``source`` ``mount table``): never ``emergency_ro`` or ``seclabel``,
+    which mount(8) refuses. Either way the mode it is mounted with now (``rw``/``ro`` of
+    the per-mount options, which an ext4 error does not change) comes first and the restricting
+    per-mount options in force now (``nosuid``, ``nodev``, ``noexec``) are kept; ``defaults`` is left
+    out (it would turn ``ro`` back into ``rw``; the rest of it is what mount does anyway).
     """
     mountpoint = normalize_mountpoint(entry["mountpoint"])
-    lines = [e for e in parse_fstab(fstab_text) if e["file"] == mountpoint]
+    lines = [
+        e
+        for e in parse_fstab(fstab_text)
+        if e["file"] == mountpoint and fstab_spec_is(e["spec"], entry["major"], entry["minor"], uuid)
+    ]
     if lines:
-        return lines[-1]["mntops"], "/etc/fstab"
-    return ",".join(merge_options(entry["mount_options"], entry["super_options"])), "mount table"
+        base, source = _split_options(lines[-1]["mntops"]), "/etc/fstab"
+    else:
+        base, source = merge_options(entry["mount_options"], entry["super_options"]), "mount table"
+    mode = ([o for o in entry["mount_options"] if o in ("rw", "ro")] or ["rw"])[:1]
+    out = list(mode)
+    for opt in base + [o for o in entry["mount_options"] if o in RESTRICTING]:
+        if opt in ("rw", "ro", "defaults") or opt in KERNEL_STATE_FLAGS or opt in out:
+            continue
+        out.append(opt)
+    return ",".join(out), source
 
 
-def mount_attempts(options):
-    """The option lists to try, in order, when mounting again: all of them, then without each one
-    (last first: the superblock options come last), then the mode only; ``ro`` last of all.
+_QUOTED = re.compile(r"""['"`]([^'"`\s]+)['"`]""")
 
-    Each item is a list of options (may be empty: ``mount`` without ``-o``). No duplicates.
+
+def refused_option(error_text, options):
+    """The option of ``options`` that mount(8)'s error names as refused, or None.
+
+    util-linux with the new mount API relays the kernel's message, e.g. ``fsconfig system call failed:
+    ext4: Unknown parameter 'bogus'`` (one option per attempt); the kernel log form is ``Unrecognized
+    mount option "bogus"``. An ``opt=value`` option matches its name or the whole. Never the mode.
     """
-    opts = [o for o in (options or "").split(",") if o]
+    named = _QUOTED.findall(error_text or "")
+    for word in named:
+        for opt in options:
+            if opt not in ("rw", "ro") and word in (opt, opt.split("=", 1)[0]):
+                return opt
+    return None
+
+
+def mount_attempts(options, refused=()):
+    """The option lists to try, in order, once mount(8) refused ``options`` without naming an option
+    (``refused``: the options it named, already dropped; util-linux 2.38 with mount(2) says only "bad
+    option"): without each option in turn (last first: the superblock options come last), then the mode
+    with ``nosuid``/``nodev``/``noexec`` only (two or more refused options: those are kept), then the
+    mode only, then ``ro``. No duplicates; the first item is ``options`` itself."""
+    opts = [o for o in (options or "").split(",") if o and o not in refused]
     mode = [o for o in opts if o in ("rw", "ro")][:1]
     rest = [o for o in opts if o not in ("rw", "ro")]
     tries = [opts]
     for index in range(len(rest) - 1, -1, -1):
         tries.append(mode + rest[:index] + rest[index + 1 :])
+    tries.append(mode + [o for o in rest if o in RESTRICTING])
     tries.append(mode)
     tries.append(["ro"])
     out = []
@@ -154,6 +208,16 @@ def mount_attempts(options):
         if t not in out:
             out.append(t)
     return out
+
+
+def lost_options(asked, used):
+    """The options of ``asked`` that matter for safety and are not in ``used``: the mode and ``nosuid``,
+    ``nodev``, ``noexec`` (``ro`` asked and mounted ``rw``, or the reverse, counts)."""
+    asked = [o for o in asked if o]
+    lost = [o for o in asked if o in RESTRICTING + ("ro",) and o not in used]
+    if "rw" in asked and "ro" in used:
+        lost.append("rw")
+    return lost
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,7 +618,7 @@ def gather_ext_filesystems(
         state = states[dev]
         mp = entry["mountpoint"]
         mount_opts = entry["mount_options"]
-        again, source = remount_options(entry, fstab_text)
+        again, source = remount_options(entry, fstab_text, state.get("uuid"))
         facts.append(
             {
                 "mountpoint": mp,

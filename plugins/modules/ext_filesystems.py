@@ -25,10 +25,15 @@ description:
     code has bit 4 set) the filesystem is left unmounted and the task fails saying so. For every
     other exit code it is mounted again; codes 8, 16, 32 and a signal (e2fsck checked nothing) fail
     the task with the real exit code in RV(filesystems[].fsck_rc). Later filesystems are then left alone.
-  - It is mounted again with the options of its C(/etc/fstab) line, or else the options of the mount
-    table without the kernel's state flags (C(emergency_ro), C(seclabel)), which C(mount) refuses.
-    When C(mount) still refuses, it is retried without each option in turn, then read-only (the task
-    then fails saying so); the C(mount) command that worked is reported.
+  - It is mounted again with the options of its C(/etc/fstab) line when that line names the same device
+    (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=) or a device path), or else the options of the mount
+    table without the kernel's state flags (C(emergency_ro), C(seclabel)), which C(mount) refuses; always in
+    the mode (C(rw)/C(ro)) it was mounted with and with the C(nosuid), C(nodev), C(noexec) in force.
+    Every option C(mount) names as refused is dropped and it is tried again; when C(mount) refuses without
+    naming one, it is retried without each option in turn, then with the mode and C(nosuid), C(nodev),
+    C(noexec) only, then with the mode only, then read-only. A
+    mount that lost the mode or C(nosuid)/C(nodev)/C(noexec) fails the task naming the device, the
+    C(mount) command that worked and the one that restores them.
   - Before unmounting, the module records the filesystem in O(pending_file) and ignores SIGHUP,
     SIGTERM and SIGINT until it is mounted again. If the run is killed anyway, the scan
     (M(vmbackup.azure.linux_backup_facts)) and every later run report it as unmounted by an
@@ -77,6 +82,12 @@ options:
         (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)).
     type: path
     default: /var/lib/vmbackup-azure/ext_filesystems-pending.json
+  fstab_path:
+    description:
+      - The fstab(5) the options to mount a filesystem again come from (its line is used only when it names
+        the device mounted there). Keep the default outside tests.
+    type: path
+    default: /etc/fstab
 attributes:
   check_mode:
     support: full
@@ -231,11 +242,13 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     evaluate_extfs,
     gather_ext_filesystems,
     gather_other_filesystems,
+    lost_options,
     mount_attempts,
     mountstoskip,
     read_ext_state,
     read_mountinfo,
     read_pending,
+    refused_option,
     state_is_unclean,
     write_pending,
 )
@@ -303,6 +316,7 @@ class ExtFilesystems:
             tune2fs=self.tune2fs,
             holders=holders,
             pending_file=self.pending_file,
+            fstab_path=self.params["fstab_path"],
         )
 
     def save_pending(self):
@@ -312,14 +326,20 @@ class ExtFilesystems:
             raise RepairError(f"cannot write the pending-remount record {self.pending_file}: {exc}") from exc
 
     def mount_again(self, fs, options):
-        """Mount ``fs`` with ``options``; when mount refuses, without each option in turn, then ``ro``.
+        """Mount ``fs`` with ``options``; every option mount names as refused is dropped (cumulatively)
+        and it is tried again; when mount refuses without naming one: without each option in turn, then
+        the mode only, then ``ro`` (``mount_attempts``).
 
         Returns ``(argv, options used, [(argv, error) of the attempts that failed])``; argv None when
         every attempt failed.
         """
         mount = self.module.get_bin_path("mount", required=True)
-        failed = []
-        for opts in mount_attempts(options):
+        failed, tried = [], []
+
+        def attempt(opts):
+            if opts in tried:
+                return None, None
+            tried.append(opts)
             argv = (
                 [mount, "-t", fs["fstype"]]
                 + (["-o", ",".join(opts)] if opts else [])
@@ -327,8 +347,25 @@ class ExtFilesystems:
             )
             rc, out, err = self.run(argv)
             if rc == 0:
+                return argv, None
+            error = " ".join((err or out).split())
+            failed.append((argv, f"rc {rc}: {error}"))
+            return None, error
+
+        opts, refused = [o for o in options.split(",") if o], []
+        while True:
+            argv, error = attempt(opts)
+            if argv:
                 return argv, opts, failed
-            failed.append((argv, f"rc {rc}: {' '.join((err or out).split())}"))
+            named = refused_option(error, opts)
+            if named is None:
+                break
+            refused.append(named)
+            opts = [o for o in opts if o != named]
+        for fallback in mount_attempts(",".join(opts), refused)[1:]:
+            argv, error = attempt(fallback)
+            if argv:
+                return argv, fallback, failed
         return None, None, failed
 
     def repair_one(self, fs):
@@ -432,11 +469,13 @@ class ExtFilesystems:
         asked = [o for o in options.split(",") if o]
         report["mounted_with"] = ",".join(used)
         dropped = [o for o in asked if o not in used]
-        if used == ["ro"] and "ro" not in asked:
+        lost = lost_options(asked, used)
+        if lost:  # mounted, but not as it was: read-only, or without nosuid/nodev/noexec - never a success
             raise RepairError(
                 (f"{why}. " if why else "")
-                + f"{device} is mounted again at {mp} READ-ONLY: mount refused it read-write ({tried}). "
-                f"It was mounted with: {shlex.join(argv)}",
+                + f"{device} is mounted again at {mp} WITHOUT {', '.join(lost)}: mount refused the options "
+                f"{','.join(asked)} ({tried}). It is mounted with: {shlex.join(argv)}. Look at dmesg for {device}, "
+                f"then restore them: {shlex.join([argv[0], '-o', 'remount,' + ','.join(lost), mp])}",
                 fsck_rc=fsck_rc,
             )
         if dropped:
@@ -624,6 +663,7 @@ def main():
             repair=dict(type="bool", default=False),
             vmbackup_conf=dict(type="path", default="/etc/azure/vmbackup.conf"),
             pending_file=dict(type="path", default=PENDING_FILE),
+            fstab_path=dict(type="path", default="/etc/fstab"),
         ),
         supports_check_mode=True,
     )

@@ -24,7 +24,11 @@ linux_testhost = base.linux_testhost
 local_inventory = base.local_inventory  # the fixture, shared
 
 # The playbooks of test_ext_filesystems, with the pending-remount record under the test's tmp dir.
-PLAYBOOK = base.PLAYBOOK + '        pending_file: "{{ test_pending }}"\n'
+PLAYBOOK = (
+    base.PLAYBOOK
+    + '        pending_file: "{{ test_pending }}"\n'
+    + "        fstab_path: \"{{ test_fstab | default('/etc/fstab') }}\"\n"
+)
 FACTS_PLAYBOOK = base.FACTS_PLAYBOOK + '        ext_pending_file: "{{ test_pending }}"\n'
 
 # The fault, chosen by VMBACKUP_TEST_FAULT; anything else runs the real e2fsck.
@@ -82,16 +86,15 @@ def disk(tmp_path):
         assert not problems, problems
 
 
-def play(tmp_path, inventory, mounts, repair=False, playbook=PLAYBOOK):
+def play(tmp_path, inventory, mounts, repair=False, playbook=PLAYBOOK, fstab=None):
     path = tmp_path / "play.yml"
     path.write_text(playbook)
     pending = str(tmp_path / "pending.json")
-    proc = run_playbook(
-        inventory,
-        path,
-        extra_vars={"test_mounts": mounts, "test_repair": repair, "test_pending": pending},
-        json_output=True,
-    )
+    extra = {"test_mounts": mounts, "test_repair": repair, "test_pending": pending}
+    if fstab is not None:
+        (tmp_path / "fstab").write_text(fstab)
+        extra["test_fstab"] = str(tmp_path / "fstab")
+    proc = run_playbook(inventory, path, extra_vars=extra, json_output=True)
     assert hasattr(proc, "json"), proc.stdout + proc.stderr
     results = task_results(proc.json, "ext_filesystems" if playbook is PLAYBOOK else "linux_backup_facts")
     return proc, results["testhost"]
@@ -173,8 +176,43 @@ def test_options_from_fstab_win_over_kernel_state(tmp_path, disk):
     (entry,) = [e for e in linux_testhost_mountinfo() if e["mountpoint"] == fs["mountpoint"]]
     kernel, source = remount_options(entry, "")
     assert source == "mount table" and "emergency_ro" not in kernel.split(",")
-    fstab = f"# comment\nUUID=x {fs['mountpoint']} ext4 noatime,errors=remount-ro 0 2\n"
-    assert remount_options(entry, fstab) == ("noatime,errors=remount-ro", "/etc/fstab")
+    fstab = f"# comment\n{fs['loopdev']} {fs['mountpoint']} ext4 noatime,errors=remount-ro 0 2\n"
+    assert remount_options(entry, fstab) == ("rw,noatime,errors=remount-ro", "/etc/fstab")
+    # a line for the mount point that names another device is not this filesystem's (review finding 4)
+    other = f"UUID=0f0f0f0f-0000-4000-8000-000000000000 {fs['mountpoint']} ext4 noauto,ro 0 2\n"
+    assert remount_options(entry, other) == (kernel, "mount table")
+
+
+# --- review finding 4: the remount keeps the mode and nosuid/nodev/noexec, or fails saying so ---------------
+
+
+def test_refused_options_are_dropped_one_by_one_and_nosuid_nodev_stay(tmp_path, disk, local_inventory):
+    fs = disk(options="nosuid,nodev")
+    fstab = f"{fs['loopdev']} {fs['mountpoint']} ext4 nosuid,nodev,bogus1,noatime,bogus2 0 2\n"
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True, fstab=fstab)
+    assert proc.returncode == 0, res
+    (entry,) = res["filesystems"]
+    assert entry["action"] == "repaired", entry
+    # mount names the refused option (util-linux with the new mount API): dropped one by one, noatime kept;
+    # it does not (util-linux 2.38 here: "bad option"): the mode with nosuid,nodev
+    assert entry["mounted_with"] in ("rw,nosuid,nodev,noatime", "rw,nosuid,nodev"), entry
+    read_back(fs)
+    options = linux_testhost.mount_entry(fs["mountpoint"])["mount_options"].split(",")
+    assert {"rw", "nosuid", "nodev"} <= set(options), options
+
+
+def test_an_fstab_line_of_another_device_is_not_used(tmp_path, disk, local_inventory):
+    fs = disk()
+    fstab = f"UUID=0f0f0f0f-0000-4000-8000-000000000000 {fs['mountpoint']} ext4 noauto,ro 0 2\n"
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True, fstab=fstab)
+    assert proc.returncode == 0, res
+    (entry,) = res["filesystems"]
+    assert entry["action"] == "repaired", entry
+    assert entry["remount_options"].startswith("rw,") and "noauto" not in entry["remount_options"], entry
+    read_back(fs)
+    assert linux_testhost.mount_entry(fs["mountpoint"])["mount_options"].split(",")[0] == "rw"
+    with open(os.path.join(fs["mountpoint"], "new.txt"), "w", encoding="utf-8") as handle:
+        handle.write("x")  # read-write, as it was
 
 
 def linux_testhost_mountinfo():
