@@ -272,6 +272,26 @@ def describe_rc(rc):
     return ", ".join(text for bit, text in E2FSCK_CODES.items() if rc & bit) or "no errors"
 
 
+class ModuleFailure(Exception):
+    """``fail_json`` (e.g. ``run_command`` that cannot execute a program) while a filesystem is unmounted."""
+
+
+@contextlib.contextmanager
+def failures_raise(module):
+    """``module.fail_json`` raises ModuleFailure instead of printing a result and exiting, so the caller
+    can mount the filesystem again and report once."""
+    original = module.fail_json
+
+    def raising(msg="", **kwargs):
+        raise ModuleFailure(msg)
+
+    module.fail_json = raising
+    try:
+        yield
+    finally:
+        module.fail_json = original
+
+
 class RepairError(Exception):
     def __init__(self, message, fsck_rc=None):
         super().__init__(message)
@@ -374,7 +394,7 @@ class ExtFilesystems:
         The pending-remount record is written before the unmount and removed once it is mounted again.
         """
         umount = self.module.get_bin_path("umount", required=True)
-        e2fsck = self.module.get_bin_path("e2fsck", required=True)
+        self.module.get_bin_path("e2fsck", required=True)  # found before anything is unmounted
         mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
         options = fs.get("remount_options") or fs["options"]
         report = {"fsck_rc": None, "notes": []}
@@ -402,50 +422,96 @@ class ExtFilesystems:
                         f"umount {mp} failed (rc {rc}): {(err or out).strip()}. Nothing was changed: {mp} is still "
                         f"mounted and {device} is still {fs['state_raw']!r}."
                     )
-            if os.path.isdir(mp) and os.listdir(mp):
-                report["notes"].append(
-                    f"{mp} (the directory below the mount) holds {len(os.listdir(mp))} entries written while "
-                    "it was unmounted; they are hidden by the mount, not deleted"
-                )
-            dev = (fs["major"], fs["minor"])
-            busy = None
-            still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
-            if still:
-                busy = f"{device} is mounted at {', '.join(still)}"
-            else:
-                try:
-                    os.close(os.open(device, os.O_RDONLY | os.O_EXCL))
-                except OSError as exc:
-                    busy = (
-                        f"{device} is in use (mounted in another mount namespace or held open)"
-                        if exc.errno == errno.EBUSY
-                        else f"cannot open {device}: {exc}"
-                    )
-            if busy:
-                self.finish(fs, options, None, f"{busy}, so it was NOT checked", report)
-
-            rc, out, err = self.run([e2fsck, "-f", "-y", device])
-            report["fsck_rc"] = rc
-            if rc > 0 and rc & 4:
-                record["fsck_rc"] = rc
-                self.save_pending()
-                state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
-                now = state["state_raw"] or state["error"]
-                mount = self.module.get_bin_path("mount", required=True)
-                raise RepairError(
-                    f"e2fsck -f -y {device} could not correct every error (rc {rc}: {describe_rc(rc)}); {mp} was "
-                    f"left UNMOUNTED so nothing writes to a damaged filesystem. tune2fs says the state is now "
-                    f"{now!r}. Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} "
-                    f"again by hand (or restore from a backup); to read the data meanwhile, mount it read-only: "
-                    f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}. The next repair run checks it "
-                    f"again and mounts it when e2fsck succeeds.",
-                    fsck_rc=rc,
-                )
-            why = None
-            if rc < 0 or rc >= 8:
-                why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
-            self.finish(fs, options, rc, why, report)
+            try:
+                with failures_raise(self.module):
+                    self.check_and_mount(fs, options, record, report)
+            except RepairError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - unmounted: whatever happened, mount it again first
+                raise RepairError(self.recover(fs, options, exc)) from None
         return report
+
+    def check_and_mount(self, fs, options, record, report):
+        """The unmounted part of a repair: e2fsck, then ``finish`` (mount again)."""
+        e2fsck = self.module.get_bin_path("e2fsck", required=True)
+        mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
+        if os.path.isdir(mp) and os.listdir(mp):
+            report["notes"].append(
+                f"{mp} (the directory below the mount) holds {len(os.listdir(mp))} entries written while "
+                "it was unmounted; they are hidden by the mount, not deleted"
+            )
+        dev = (fs["major"], fs["minor"])
+        busy = None
+        still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
+        if still:
+            busy = f"{device} is mounted at {', '.join(still)}"
+        else:
+            try:
+                os.close(os.open(device, os.O_RDONLY | os.O_EXCL))
+            except OSError as exc:
+                busy = (
+                    f"{device} is in use (mounted in another mount namespace or held open)"
+                    if exc.errno == errno.EBUSY
+                    else f"cannot open {device}: {exc}"
+                )
+        if busy:
+            self.finish(fs, options, None, f"{busy}, so it was NOT checked", report)
+
+        rc, out, err = self.run([e2fsck, "-f", "-y", device])
+        report["fsck_rc"] = rc
+        if rc > 0 and rc & 4:
+            record["fsck_rc"] = rc
+            unsaved = self.try_save()
+            state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
+            now = state["state_raw"] or state["error"]
+            mount = self.module.get_bin_path("mount", required=True)
+            raise RepairError(
+                f"e2fsck -f -y {device} could not correct every error (rc {rc}: {describe_rc(rc)}); {mp} was "
+                f"left UNMOUNTED so nothing writes to a damaged filesystem. tune2fs says the state is now "
+                f"{now!r}. Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} "
+                f"again by hand (or restore from a backup); to read the data meanwhile, mount it read-only: "
+                f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}. The next repair run checks it "
+                f"again and mounts it when e2fsck succeeds.{unsaved}",
+                fsck_rc=rc,
+            )
+        why = None
+        if rc < 0 or rc >= 8:
+            why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
+        self.finish(fs, options, rc, why, report)
+
+    def try_save(self):
+        """``save_pending`` that never hides the message it belongs to: "" or a sentence to append to it."""
+        try:
+            self.save_pending()
+        except RepairError as exc:
+            return f" ALSO: {exc}, so the scan may not know about this."
+        return ""
+
+    def recover(self, fs, options, exc):
+        """After an unexpected stop between unmount and mount (e2fsck could not be run, a bug): mount it
+        again and say where things stand."""
+        mp, device = fs["mountpoint"], fs["device"]
+        what = str(exc) if isinstance(exc, ModuleFailure) else f"{type(exc).__name__}: {exc}"
+        head = f"the repair of {mp} ({device}) stopped after it was unmounted: {what}"
+        dev = (fs.get("major"), fs.get("minor"))
+        if any(e["mountpoint"] == mp and (e["major"], e["minor"]) == dev for e in read_mountinfo()):
+            self.pending.pop(mp, None)
+            return f"{head}. It is mounted at {mp} again.{self.try_save()}"
+        try:
+            with failures_raise(self.module):
+                argv, used, failed = self.mount_again(fs, options)
+        except BaseException as again:  # noqa: BLE001 - reported, with where things stand
+            argv, failed = None, [([], f"{type(again).__name__}: {again}")]
+        if argv is None:
+            record = self.pending.get(mp, {})
+            record["mount_error"] = failed[0][1] if failed else "mount failed"
+            tried = "; ".join(f"{shlex.join(a)} -> {e}" for a, e in failed)
+            return (
+                f"{head}. Mounting it again FAILED: {tried}. {mp} is NOT mounted: files written there land on the "
+                f"filesystem below it; the next repair run mounts it again.{self.try_save()}"
+            )
+        self.pending.pop(mp, None)
+        return f"{head}. It was NOT checked; it is mounted again with: {shlex.join(argv)}.{self.try_save()}"
 
     def finish(self, fs, options, fsck_rc, why, report):
         """Mount ``fs`` again (dropping options mount refuses, then read-only); drop its record once
@@ -456,16 +522,18 @@ class ExtFilesystems:
         if argv is None:
             record = self.pending.get(mp, {})
             record["mount_error"] = failed[0][1] if failed else "mount failed"
-            self.save_pending()
+            unsaved = self.try_save()
             raise RepairError(
                 (f"{why}. " if why else f"e2fsck {device} finished (rc {fsck_rc}: {describe_rc(fsck_rc)}). ")
                 + f"Mounting {device} again at {mp} FAILED with every option set, even read-only: {tried}. "
                 f"{mp} is NOT mounted: files written there land on the filesystem below it. "
-                f"Look at dmesg for {device}; no command that mounts it is known",
+                f"Look at dmesg for {device}; no command that mounts it is known.{unsaved}",
                 fsck_rc=fsck_rc,
             )
         self.pending.pop(mp, None)
-        self.save_pending()
+        unsaved = self.try_save()
+        if unsaved:  # mounted: the next run drops the stale record (stale_records)
+            report["notes"].append(f"{mp} is mounted again.{unsaved}")
         asked = [o for o in options.split(",") if o]
         report["mounted_with"] = ",".join(used)
         dropped = [o for o in asked if o not in used]

@@ -59,6 +59,9 @@ def fault(tmp_path, monkeypatch):
 
     def set_fault(name):
         monkeypatch.setenv("VMBACKUP_TEST_FAULT", name)
+        # "badexec": an e2fsck that exists but cannot be executed (its interpreter is missing):
+        # run_command fails the module from inside the unmounted part of the repair
+        script.write_text("#!/nonexistent/interpreter\n" if name == "badexec" else FAKE_E2FSCK)
 
     set_fault("none")
     return set_fault
@@ -286,6 +289,20 @@ def test_e2fsck_that_changed_nothing_mounts_again_and_reports_its_code(tmp_path,
     assert entry["action"] == "failed"
     assert entry["fsck_rc"] == code
     assert f"rc {code}" in res["msg"] and "mounted again" in res["msg"]
+    read_back(fs)
+    assert not os.path.exists(tmp_path / "pending.json")
+
+
+# --- review finding 5: whatever stops the repair between unmount and mount, it is mounted again ------------
+
+
+def test_e2fsck_that_cannot_be_executed_mounts_again_and_says_so(tmp_path, disk, local_inventory, fault):
+    fs = disk()
+    fault("badexec")
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True)
+    assert proc.returncode != 0 and res.get("failed") is True, res
+    assert "stopped after it was unmounted" in res["msg"] and "mounted again" in res["msg"], res["msg"]
+    assert res["filesystems"][0]["action"] == "failed", res
     read_back(fs)
     assert not os.path.exists(tmp_path / "pending.json")
 

@@ -572,3 +572,17 @@ def test_a_read_only_remount_of_a_rw_filesystem_is_a_failure(tmp_path):
     mod, repairer, fake, finish, report = _finish(tmp_path, "rw,relatime", accepts={"ro"})
     with pytest.raises(mod.RepairError, match="WITHOUT rw"):
         finish()
+
+
+def test_a_failed_record_write_does_not_hide_that_it_is_unmounted(tmp_path, monkeypatch):
+    mod, repairer, fake, finish, report = _finish(tmp_path, "rw,relatime", accepts=set())
+
+    def full_disk(pending, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mod, "write_pending", full_disk)
+    with pytest.raises(mod.RepairError) as info:
+        finish()
+    msg = str(info.value)
+    assert "/mnt/d is NOT mounted" in msg and "FAILED with every option set" in msg, msg
+    assert "cannot write the pending-remount record" in msg and "No space left" in msg, msg
