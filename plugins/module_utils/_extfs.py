@@ -24,10 +24,12 @@ CLEAN = "clean"
 # Environment for every command whose output is parsed.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
-# labelling support) and ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
+# labelling support), ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
 # _ext4_show_options, "emergency_ro" since 6.15, commit f3054e53; measured here: mount -o ...,emergency_ro
-# fails).
-KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro"])
+# fails) and ``shutdown`` (an xfs the kernel shut down, e.g. after ``xfs_io -x -c "shutdown -f"``, is
+# listed ``rw,shutdown`` by kernels that show it; measured here on a real xfs: mount -o rw,relatime,shutdown
+# fails with rc 32; tests/integration/test_ext_faults.py).
+KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro", "shutdown"])
 # Where ext_filesystems records a filesystem it unmounted and has not yet mounted again.
 PENDING_FILE = "/var/lib/vmbackup-azure/ext_filesystems-pending.json"
 

@@ -27,8 +27,9 @@ description:
     the task with the real exit code in RV(filesystems[].fsck_rc). Later filesystems are then left alone.
   - It is mounted again with the options of its C(/etc/fstab) line when that line names the same device
     (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=) or a device path), or else the options of the mount
-    table without the kernel's state flags (C(emergency_ro), C(seclabel)), which C(mount) refuses; always in
-    the mode (C(rw)/C(ro)) it was mounted with and with the C(nosuid), C(nodev), C(noexec) in force.
+    table without the kernel's state flags (C(emergency_ro), C(shutdown), C(seclabel)), which C(mount)
+    refuses; always in the mode (C(rw)/C(ro)) it was mounted with and with the C(nosuid), C(nodev),
+    C(noexec) in force.
     Every option C(mount) names as refused is dropped and it is tried again; when C(mount) refuses without
     naming one, it is retried without each option in turn, then with the mode and C(nosuid), C(nodev),
     C(noexec) only, then with the mode only, then read-only. A

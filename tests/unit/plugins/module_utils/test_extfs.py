@@ -586,3 +586,10 @@ def test_a_failed_record_write_does_not_hide_that_it_is_unmounted(tmp_path, monk
     msg = str(info.value)
     assert "/mnt/d is NOT mounted" in msg and "FAILED with every option set" in msg, msg
     assert "cannot write the pending-remount record" in msg and "No space left" in msg, msg
+
+
+def test_kernel_state_flags_are_left_out_of_the_options(tmp_path):
+    line = "48 27 7:0 / /mnt/x rw,relatime - xfs /dev/loop0 rw,shutdown,inode64,noquota\n"
+    (entry,) = parse_mountinfo(line)
+    assert entry["options"] == "rw,relatime,inode64,noquota"
+    assert _extfs.remount_options(entry, "") == ("rw,relatime,inode64,noquota", "mount table")
