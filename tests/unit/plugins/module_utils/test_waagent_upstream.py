@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -122,9 +122,25 @@ pieces = st.sampled_from(
     ]
 )
 lines = st.lists(pieces, max_size=8).map("".join)
-texts = st.tuples(st.lists(lines, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"])).map(
-    lambda t: t[1].join(t[0]) + t[1]
+# LF or CRLF files, with or without a line ending after the last line (never empty: the agent refuses that)
+texts = (
+    st.tuples(st.lists(lines, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans())
+    .map(lambda t: t[1].join(t[0]) + (t[1] if t[2] else ""))
+    .filter(bool)
 )
+
+
+def dominant_eol(text):
+    """The line ending most lines of ``text`` end with (lines end at ``\n`` only; CRLF counts as CRLF); on a
+    tie the one that comes first; ``\n`` when no line ends. Written from the input, not from our output."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    if crlf != lf:
+        return "\r\n" if crlf > lf else "\n"
+    if not lf:
+        return "\n"
+    first = text.index("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -140,6 +156,9 @@ def test_our_reading_is_the_agents_line_by_line(agent_conf, text):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts)
+@example("Extensions.Enabled=n\r\nExtensions.Enabled=y")
+@example("Logs.Verbose=n\r\nExtensions.Enabled=n")
+@example("a=1\nb=2\r\nc=3")
 def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
     new = set_conf_value(text, KEY, "y")
     before, after = agent_reads(agent_conf, text), agent_reads(agent_conf, new)
@@ -149,18 +168,30 @@ def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
     }, (text, new)
     # every line that does not set the key (as the agent decides) is kept byte for byte, in order; the
     # first that sets it becomes Extensions.Enabled=y with its own line ending, later ones go
+    # (a last line without a line ending that is replaced, or followed by an appended line, gets the file's
+    # dominant line ending, as does the appended line)
+    eol_cr = "\r" if dominant_eol(text) == "\r\n" else ""
     old_lines = text.split("\n")
+    unterminated = not text.endswith("\n")
     expected, done = [], False
-    for line in old_lines:
+    for index, line in enumerate(old_lines):
+        last = unterminated and index == len(old_lines) - 1
         if line and KEY in agent_reads(agent_conf, line)["values"]:
             if not done:
-                expected.append(f"{KEY}=y" + ("\r" if line.endswith("\r") else ""))
+                expected.append(f"{KEY}=y" + (eol_cr if last else ("\r" if line.endswith("\r") else "")))
+                if last:
+                    expected.append("")
                 done = True
+            elif last:  # a later line for the key goes; the line before it keeps its ending
+                expected.append("")
             continue
         expected.append(line)
-    got = new.split("\n")
+    if expected[-1] != "" and unterminated and not done:  # an unterminated last line gets an ending
+        expected[-1] += eol_cr
+        expected.append("")
     if not done:  # appended, with the line ending most lines of the file use
-        expected[-1:] = [got[-2] if got[-2] in (f"{KEY}=y", f"{KEY}=y\r") else f"{KEY}=y", ""]
+        expected[-1:] = [f"{KEY}=y" + eol_cr, ""]
+    got = new.split("\n")
     assert got == expected, (text, new)
 
 
