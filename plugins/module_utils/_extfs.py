@@ -649,6 +649,7 @@ def gather_ext_filesystems(
                 ),
                 "loop_autoclear": loop_autoclear(device, sys_block=sys_block),
                 "holders": [],
+                "holds_pending_file": pending_file if _holder_of(pending_file, visible) == mp else None,
             }
         )
     facts = _pending_facts(run_command, facts, table, visible, excluded, tune2fs, pending_file)
@@ -660,6 +661,15 @@ def gather_ext_filesystems(
                 if fs.get("present") and (fs["major"], fs["minor"]) in found:
                     fs["holders"] = found[(fs["major"], fs["minor"])]
     return facts
+
+
+def _holder_of(path, visible):
+    """The mount point (of ``visible``, path -> entry) whose filesystem holds ``path`` (the longest match)."""
+    best = None
+    for mp in visible if path else ():
+        if _under(path, mp) and (best is None or len(mp) > len(best)):
+            best = mp
+    return best
 
 
 def _rdev(path):
@@ -919,6 +929,12 @@ def refusal_reasons(fs, repair):
         reasons.append("the device is also mounted at " + ", ".join(fs["also_mounted_at"]))
     if fs.get("submounts"):
         reasons.append("other filesystems are mounted below it: " + ", ".join(fs["submounts"][:5]))
+    if fs.get("holds_pending_file"):
+        reasons.append(
+            f"it holds the pending-remount record {fs['holds_pending_file']}: while it is unmounted that record "
+            "could not be kept, so an interrupted repair would go unnoticed; set pending_file (and the scan's "
+            "ext_pending_file) to a path on another filesystem, or check it from a rescue system"
+        )
     if fs.get("loop_autoclear"):
         reasons.append("its loop device detaches on unmount (mounted with -o loop); fsck the image file by hand")
     if fs.get("holders"):

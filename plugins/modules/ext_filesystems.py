@@ -80,7 +80,8 @@ options:
     description:
       - Where the module records a filesystem it unmounted until it is mounted again (JSON, mode 0600
         in a 0700 directory). Keep the default outside tests; the scan reads the same path
-        (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)).
+        (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)). The filesystem that holds this file
+        (e.g. a separate C(/var)) is never unmounted by the repair (the record could not be kept).
     type: path
     default: /var/lib/vmbackup-azure/ext_filesystems-pending.json
   fstab_path:

@@ -89,10 +89,10 @@ def disk(tmp_path):
         assert not problems, problems
 
 
-def play(tmp_path, inventory, mounts, repair=False, playbook=PLAYBOOK, fstab=None):
+def play(tmp_path, inventory, mounts, repair=False, playbook=PLAYBOOK, fstab=None, pending=None):
     path = tmp_path / "play.yml"
     path.write_text(playbook)
-    pending = str(tmp_path / "pending.json")
+    pending = pending or str(tmp_path / "pending.json")
     extra = {"test_mounts": mounts, "test_repair": repair, "test_pending": pending}
     if fstab is not None:
         (tmp_path / "fstab").write_text(fstab)
@@ -305,6 +305,22 @@ def test_e2fsck_that_cannot_be_executed_mounts_again_and_says_so(tmp_path, disk,
     assert res["filesystems"][0]["action"] == "failed", res
     read_back(fs)
     assert not os.path.exists(tmp_path / "pending.json")
+
+
+# --- review NICE 7: the filesystem that holds the pending-remount record is not unmounted ------------------
+
+
+def test_the_filesystem_holding_the_pending_record_is_refused(tmp_path, disk, local_inventory):
+    fs = disk()
+    pending = os.path.join(fs["mountpoint"], "var-lib", "pending.json")  # a separate /var, say
+    proc, res = play(tmp_path, local_inventory, [fs["mountpoint"]], repair=True, pending=pending)
+    (entry,) = res["filesystems"]
+    assert entry["action"] == "refused", entry
+    assert "pending-remount record" in entry["reason"] and pending in entry["reason"], entry
+    assert res["changed"] is False and res["finding"]["status"] == "fail", res
+    read_back(fs)
+    assert linux_testhost.fs_state(fs["loopdev"]) == "not clean"
+    assert not os.path.exists(pending)
 
 
 # --- item 11: a mount point the user named that does not exist ----------------------------------
