@@ -38,10 +38,10 @@ def test_concurrent_callers_all_get_a_complete_unpack(tmp_path):
         cache.mkdir()
         shutil.copy(deb, cache)
         queue = ctx.Queue()
-        workers = [ctx.Process(target=_unpack, args=(str(cache), queue)) for _ in range(4)]
+        workers = [ctx.Process(target=_unpack, args=(str(cache), queue)) for dummy in range(4)]
         for worker in workers:
             worker.start()
-        results = [queue.get(timeout=120) for _ in workers]
+        results = [queue.get(timeout=120) for dummy in workers]
         for worker in workers:
             worker.join(timeout=60)
         assert results == [("ok", True)] * len(workers), results
