@@ -190,6 +190,89 @@ def refused_option(error_text, options):
     return None
 
 
+# Options that are not the filesystem's own: per-mount flags (libmount's Linux VFS map), options of
+# mount(8) itself and LSM options. fsconfig(2) refuses them although mount(8) accepts them, so
+# ``probe_refused`` never asks about them.
+NOT_FS_OPTIONS = frozenset(
+    [
+        "rw",
+        "ro",
+        "suid",
+        "nosuid",
+        "dev",
+        "nodev",
+        "exec",
+        "noexec",
+        "sync",
+        "async",
+        "dirsync",
+        "mand",
+        "nomand",
+        "atime",
+        "noatime",
+        "diratime",
+        "nodiratime",
+        "relatime",
+        "norelatime",
+        "strictatime",
+        "nostrictatime",
+        "lazytime",
+        "nolazytime",
+        "iversion",
+        "noiversion",
+        "nosymfollow",
+        "silent",
+        "loud",
+        "defaults",
+        "auto",
+        "noauto",
+        "user",
+        "nouser",
+        "users",
+        "owner",
+        "noowner",
+        "group",
+        "nogroup",
+        "nofail",
+        "_netdev",
+        "loop",
+        "seclabel",
+    ]
+)
+NOT_FS_PREFIXES = ("x-", "comment=", "helper=", "offset=", "sizelimit=", "context=", "fscontext=", "defcontext=")
+NOT_FS_PREFIXES += ("rootcontext=", "encryption=")
+
+
+def probe_refused(fstype, options):
+    """The options of ``options`` the kernel's ``fstype`` driver refuses, asked without mounting anything:
+    fsopen(2) + fsconfig(2) (Linux >= 5.2; syscall numbers 430/431 are the same on every architecture but
+    alpha), as util-linux >= 2.39 does before it mounts. None when that cannot be asked (older kernel, no
+    privilege). For util-linux 2.38, whose mount(2) error names no option ("bad option")."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+    except (OSError, AttributeError):
+        return None
+    fd = libc.syscall(430, fstype.encode(), 1)  # fsopen(fstype, FSOPEN_CLOEXEC)
+    if fd < 0:
+        return None
+    refused = []
+    try:
+        for opt in options:
+            if opt in NOT_FS_OPTIONS or opt.startswith(NOT_FS_PREFIXES):
+                continue
+            key, sep, value = opt.partition("=")
+            # fsconfig(fd, FSCONFIG_SET_STRING (1) / FSCONFIG_SET_FLAG (0), key, value, 0)
+            rc = libc.syscall(431, fd, 1 if sep else 0, key.encode(), value.encode() if sep else None, 0)
+            if rc < 0:
+                refused.append(opt)
+    finally:
+        os.close(fd)
+    return refused
+
+
 def mount_attempts(options, refused=()):
     """The option lists to try, in order, once mount(8) refused ``options`` without naming an option
     (``refused``: the options it named, already dropped; util-linux 2.38 with mount(2) says only "bad

@@ -30,11 +30,12 @@ description:
     table without the kernel's state flags (C(emergency_ro), C(shutdown), C(seclabel)), which C(mount)
     refuses; always in the mode (C(rw)/C(ro)) it was mounted with and with the C(nosuid), C(nodev),
     C(noexec) in force.
-    Every option C(mount) names as refused is dropped and it is tried again; when C(mount) refuses without
-    naming one, it is retried without each option in turn, then with the mode and C(nosuid), C(nodev),
-    C(noexec) only, then with the mode only, then read-only. A
-    mount that lost the mode or C(nosuid)/C(nodev)/C(noexec) fails the task naming the device, the
-    C(mount) command that worked and the one that restores them.
+    Every option C(mount) names as refused is dropped and it is tried again; when C(mount) names none
+    (util-linux before 2.39), the kernel is asked which it refuses without mounting (fsopen/fsconfig) and
+    those are dropped; failing that, it is retried without each option in turn, then with the mode and
+    C(nosuid), C(nodev), C(noexec) only, then with the mode only, then read-only. A mount that lost the
+    mode or C(nosuid)/C(nodev)/C(noexec) fails the task naming the device, the C(mount) command that
+    worked and the one that restores them.
   - Before unmounting, the module records the filesystem in O(pending_file) and ignores SIGHUP,
     SIGTERM and SIGINT until it is mounted again. If the run is killed anyway, the scan
     (M(vmbackup.azure.linux_backup_facts)) and every later run report it as unmounted by an
@@ -247,6 +248,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     lost_options,
     mount_attempts,
     mountstoskip,
+    probe_refused,
     read_ext_state,
     read_mountinfo,
     read_pending,
@@ -374,16 +376,21 @@ class ExtFilesystems:
             failed.append((argv, f"rc {rc}: {error}"))
             return None, error
 
-        opts, refused = [o for o in options.split(",") if o], []
+        opts, refused, probed = [o for o in options.split(",") if o], [], False
         while True:
             argv, error = attempt(opts)
             if argv:
                 return argv, opts, failed
             named = refused_option(error, opts)
+            if named is None and not probed:
+                # mount(2) names no option: ask the kernel about each one, without mounting (fsconfig)
+                probed = True
+                named = probe_refused(fs["fstype"], opts) or None
             if named is None:
                 break
-            refused.append(named)
-            opts = [o for o in opts if o != named]
+            named = named if isinstance(named, list) else [named]
+            refused.extend(named)
+            opts = [o for o in opts if o not in named]
         for fallback in mount_attempts(",".join(opts), refused)[1:]:
             argv, error = attempt(fallback)
             if argv:

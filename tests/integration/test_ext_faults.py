@@ -196,9 +196,9 @@ def test_refused_options_are_dropped_one_by_one_and_nosuid_nodev_stay(tmp_path, 
     assert proc.returncode == 0, res
     (entry,) = res["filesystems"]
     assert entry["action"] == "repaired", entry
-    # mount names the refused option (util-linux with the new mount API): dropped one by one, noatime kept;
-    # it does not (util-linux 2.38 here: "bad option"): the mode with nosuid,nodev
-    assert entry["mounted_with"] in ("rw,nosuid,nodev,noatime", "rw,nosuid,nodev"), entry
+    # mount names the refused option (util-linux >= 2.39, new mount API) or the kernel is asked (fsconfig;
+    # util-linux 2.38 here only says "bad option"): both refused options go, noatime stays
+    assert entry["mounted_with"] == "rw,nosuid,nodev,noatime", entry
     read_back(fs)
     options = linux_testhost.mount_entry(fs["mountpoint"])["mount_options"].split(",")
     assert {"rw", "nosuid", "nodev"} <= set(options), options
@@ -375,3 +375,11 @@ def test_xfs_shutdown_flag_is_never_given_to_mount(tmp_path):
     finally:
         subprocess.run(["umount", str(mnt)], check=False, capture_output=True)
         subprocess.run(["losetup", "-d", loopdev], check=True)
+
+
+def test_probe_refused_asks_the_kernel_without_mounting():
+    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import probe_refused
+
+    options = ["rw", "nosuid", "nodev", "relatime", "errors=remount-ro", "data=ordered", "bogus1", "emergency_ro"]
+    assert probe_refused("ext4", options) == ["bogus1", "emergency_ro"]
+    assert probe_refused("xfs", ["rw", "inode64", "logbufs=8", "noquota", "shutdown"]) == ["shutdown"]
