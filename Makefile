@@ -23,7 +23,7 @@ help:
 	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
 	@echo "make bench  - scan and remediate 60 simulated Windows hosts (HOSTS=1000 for more) over winsim and WinRM, print the cost"
 
-setup: venv deps $(COLL) build/sdk-newest/.stamp $(AZURE_VENV)/.stamp
+setup: venv deps $(COLL) build/sdk-newest/.stamp $(AZURE_VENV)/.stamp build/upstream/waagent/.unpacked
 
 venv: $(VENV)/.stamp
 
@@ -59,6 +59,12 @@ build/sdk-newest/.stamp: requirements/sdk-newest.txt $(VENV)/.stamp
 	rm -rf build/sdk-newest
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --target build/sdk-newest -r requirements/sdk-newest.txt
 	touch $@
+
+# Debian's waagent package (WALinuxAgent), downloaded and unpacked - never installed - for the differential
+# tests of waagent.conf (tests/unit/plugins/module_utils/test_waagent_upstream.py): no network at test time.
+build/upstream/waagent/.unpacked: | deps
+	$(PYTHON) tools/linux_upstream.py waagent
+	$(PYTHON) tools/linux_upstream.py waagent --python
 
 $(COLL):
 	mkdir -p $(dir $(COLL))

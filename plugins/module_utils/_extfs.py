@@ -24,9 +24,12 @@ CLEAN = "clean"
 # Environment for every command whose output is parsed.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
-# labelling support) and ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
-# _ext4_show_options, "emergency_ro" since 6.x; measured here: mount -o ...,emergency_ro fails).
-KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro"])
+# labelling support), ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
+# _ext4_show_options, "emergency_ro" since 6.15, commit f3054e53; measured here: mount -o ...,emergency_ro
+# fails) and ``shutdown`` (an xfs the kernel shut down, e.g. after ``xfs_io -x -c "shutdown -f"``, is
+# listed ``rw,shutdown`` by kernels that show it; measured here on a real xfs: mount -o rw,relatime,shutdown
+# fails with rc 32; tests/integration/test_ext_faults.py).
+KERNEL_STATE_FLAGS = frozenset(["seclabel", "emergency_ro", "shutdown"])
 # Where ext_filesystems records a filesystem it unmounted and has not yet mounted again.
 PENDING_FILE = "/var/lib/vmbackup-azure/ext_filesystems-pending.json"
 
@@ -121,32 +124,168 @@ def parse_fstab(text):
     return entries
 
 
-def remount_options(entry, fstab_text):
+# Per-mount options that restrict what the filesystem allows: a remount that loses one is never a
+# silent success (review finding 4), nor is losing the mode ``rw``/``ro`` the filesystem was mounted with.
+RESTRICTING = ("nosuid", "nodev", "noexec")
+
+
+def fstab_spec_is(spec, major, minor, uuid=None, dev_dir="/dev"):
+    """Whether the fstab(5) ``spec`` (``UUID=``, ``LABEL=``, ``PARTUUID=``, ``PARTLABEL=``, a device path)
+    names the block device ``major:minor`` (``uuid``: its filesystem UUID from tune2fs, for ``UUID=``
+    when udev made no /dev/disk/by-uuid link)."""
+    links = {"UUID": "by-uuid", "LABEL": "by-label", "PARTUUID": "by-partuuid", "PARTLABEL": "by-partlabel"}
+    tag, sep, value = spec.partition("=")
+    if sep and tag.upper() in links:
+        if tag.upper() == "UUID" and uuid and value.strip('"').lower() == uuid.lower():
+            return True
+        return _rdev(os.path.join(dev_dir, "disk", links[tag.upper()], value.strip('"'))) == (major, minor)
+    return spec.startswith("/") and _rdev(spec) == (major, minor)
+
+
+def remount_options(entry, fstab_text, uuid=None):
     """``(options, source)`` to mount ``entry`` (a parse_mountinfo dict) again with.
 
-    The options the administrator wrote in /etc/fstab for that mount point when there is such a line
-    (``source`` ``/etc/fstab``), else the options of the mount table without the kernel's state flags
-    (``source`` ``mount table``): never ``emergency_ro`` or ``seclabel``, which mount(8) refuses.
+    The options the administrator wrote in /etc/fstab for that mount point when the line names the
+    device mounted there (``source`` ``/etc/fstab``), else the options of the mount table without the
+    kernel's state flags (``source`` ``mount table``): never ``emergency_ro`` or ``seclabel``,
+    which mount(8) refuses. Either way the mode it is mounted with now (``rw``/``ro`` of
+    the per-mount options, which an ext4 error does not change) comes first and the restricting
+    per-mount options in force now (``nosuid``, ``nodev``, ``noexec``) are kept; ``defaults`` is left
+    out (it would turn ``ro`` back into ``rw``; the rest of it is what mount does anyway).
     """
     mountpoint = normalize_mountpoint(entry["mountpoint"])
-    lines = [e for e in parse_fstab(fstab_text) if e["file"] == mountpoint]
+    lines = [
+        e
+        for e in parse_fstab(fstab_text)
+        if e["file"] == mountpoint and fstab_spec_is(e["spec"], entry["major"], entry["minor"], uuid)
+    ]
     if lines:
-        return lines[-1]["mntops"], "/etc/fstab"
-    return ",".join(merge_options(entry["mount_options"], entry["super_options"])), "mount table"
+        base, source = _split_options(lines[-1]["mntops"]), "/etc/fstab"
+    else:
+        base, source = merge_options(entry["mount_options"], entry["super_options"]), "mount table"
+    mode = ([o for o in entry["mount_options"] if o in ("rw", "ro")] or ["rw"])[:1]
+    out = list(mode)
+    for opt in base + [o for o in entry["mount_options"] if o in RESTRICTING]:
+        if opt in ("rw", "ro", "defaults") or opt in KERNEL_STATE_FLAGS or opt in out:
+            continue
+        out.append(opt)
+    return ",".join(out), source
 
 
-def mount_attempts(options):
-    """The option lists to try, in order, when mounting again: all of them, then without each one
-    (last first: the superblock options come last), then the mode only; ``ro`` last of all.
+_QUOTED = re.compile(r"""['"`]([^'"`\s]+)['"`]""")
 
-    Each item is a list of options (may be empty: ``mount`` without ``-o``). No duplicates.
+
+def refused_option(error_text, options):
+    """The option of ``options`` that mount(8)'s error names as refused, or None.
+
+    util-linux with the new mount API relays the kernel's message, e.g. ``fsconfig system call failed:
+    ext4: Unknown parameter 'bogus'`` (one option per attempt); the kernel log form is ``Unrecognized
+    mount option "bogus"``. An ``opt=value`` option matches its name or the whole. Never the mode.
     """
-    opts = [o for o in (options or "").split(",") if o]
+    named = _QUOTED.findall(error_text or "")
+    for word in named:
+        for opt in options:
+            if opt not in ("rw", "ro") and word in (opt, opt.split("=", 1)[0]):
+                return opt
+    return None
+
+
+# Options that are not the filesystem's own: per-mount flags (libmount's Linux VFS map), options of
+# mount(8) itself and LSM options. fsconfig(2) refuses them although mount(8) accepts them, so
+# ``probe_refused`` never asks about them.
+NOT_FS_OPTIONS = frozenset(
+    [
+        "rw",
+        "ro",
+        "suid",
+        "nosuid",
+        "dev",
+        "nodev",
+        "exec",
+        "noexec",
+        "sync",
+        "async",
+        "dirsync",
+        "mand",
+        "nomand",
+        "atime",
+        "noatime",
+        "diratime",
+        "nodiratime",
+        "relatime",
+        "norelatime",
+        "strictatime",
+        "nostrictatime",
+        "lazytime",
+        "nolazytime",
+        "iversion",
+        "noiversion",
+        "nosymfollow",
+        "silent",
+        "loud",
+        "defaults",
+        "auto",
+        "noauto",
+        "user",
+        "nouser",
+        "users",
+        "owner",
+        "noowner",
+        "group",
+        "nogroup",
+        "nofail",
+        "_netdev",
+        "loop",
+        "seclabel",
+    ]
+)
+NOT_FS_PREFIXES = ("x-", "comment=", "helper=", "offset=", "sizelimit=", "context=", "fscontext=", "defcontext=")
+NOT_FS_PREFIXES += ("rootcontext=", "encryption=")
+
+
+def probe_refused(fstype, options):
+    """The options of ``options`` the kernel's ``fstype`` driver refuses, asked without mounting anything:
+    fsopen(2) + fsconfig(2) (Linux >= 5.2; syscall numbers 430/431 are the same on every architecture but
+    alpha), as util-linux >= 2.39 does before it mounts. None when that cannot be asked (older kernel, no
+    privilege). For util-linux 2.38, whose mount(2) error names no option ("bad option")."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+    except (OSError, AttributeError):
+        return None
+    fd = libc.syscall(430, fstype.encode(), 1)  # fsopen(fstype, FSOPEN_CLOEXEC)
+    if fd < 0:
+        return None
+    refused = []
+    try:
+        for opt in options:
+            if opt in NOT_FS_OPTIONS or opt.startswith(NOT_FS_PREFIXES):
+                continue
+            key, sep, value = opt.partition("=")
+            # fsconfig(fd, FSCONFIG_SET_STRING (1) / FSCONFIG_SET_FLAG (0), key, value, 0)
+            rc = libc.syscall(431, fd, 1 if sep else 0, key.encode(), value.encode() if sep else None, 0)
+            if rc < 0:
+                refused.append(opt)
+    finally:
+        os.close(fd)
+    return refused
+
+
+def mount_attempts(options, refused=()):
+    """The option lists to try, in order, once mount(8) refused ``options`` without naming an option
+    (``refused``: the options it named, already dropped; util-linux 2.38 with mount(2) says only "bad
+    option"): without each option in turn (last first: the superblock options come last), then the mode
+    with ``nosuid``/``nodev``/``noexec`` only (two or more refused options: those are kept), then the
+    mode only, then ``ro``. No duplicates; the first item is ``options`` itself."""
+    opts = [o for o in (options or "").split(",") if o and o not in refused]
     mode = [o for o in opts if o in ("rw", "ro")][:1]
     rest = [o for o in opts if o not in ("rw", "ro")]
     tries = [opts]
     for index in range(len(rest) - 1, -1, -1):
         tries.append(mode + rest[:index] + rest[index + 1 :])
+    tries.append(mode + [o for o in rest if o in RESTRICTING])
     tries.append(mode)
     tries.append(["ro"])
     out = []
@@ -154,6 +293,16 @@ def mount_attempts(options):
         if t not in out:
             out.append(t)
     return out
+
+
+def lost_options(asked, used):
+    """The options of ``asked`` that matter for safety and are not in ``used``: the mode and ``nosuid``,
+    ``nodev``, ``noexec`` (``ro`` asked and mounted ``rw``, or the reverse, counts)."""
+    asked = [o for o in asked if o]
+    lost = [o for o in asked if o in RESTRICTING + ("ro",) and o not in used]
+    if "rw" in asked and "ro" in used:
+        lost.append("rw")
+    return lost
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,7 +703,7 @@ def gather_ext_filesystems(
         state = states[dev]
         mp = entry["mountpoint"]
         mount_opts = entry["mount_options"]
-        again, source = remount_options(entry, fstab_text)
+        again, source = remount_options(entry, fstab_text, state.get("uuid"))
         facts.append(
             {
                 "mountpoint": mp,
@@ -583,6 +732,7 @@ def gather_ext_filesystems(
                 ),
                 "loop_autoclear": loop_autoclear(device, sys_block=sys_block),
                 "holders": [],
+                "holds_pending_file": pending_file if _holder_of(pending_file, visible) == mp else None,
             }
         )
     facts = _pending_facts(run_command, facts, table, visible, excluded, tune2fs, pending_file)
@@ -594,6 +744,15 @@ def gather_ext_filesystems(
                 if fs.get("present") and (fs["major"], fs["minor"]) in found:
                     fs["holders"] = found[(fs["major"], fs["minor"])]
     return facts
+
+
+def _holder_of(path, visible):
+    """The mount point (of ``visible``, path -> entry) whose filesystem holds ``path`` (the longest match)."""
+    best = None
+    for mp in visible if path else ():
+        if _under(path, mp) and (best is None or len(mp) > len(best)):
+            best = mp
+    return best
 
 
 def _rdev(path):
@@ -853,6 +1012,12 @@ def refusal_reasons(fs, repair):
         reasons.append("the device is also mounted at " + ", ".join(fs["also_mounted_at"]))
     if fs.get("submounts"):
         reasons.append("other filesystems are mounted below it: " + ", ".join(fs["submounts"][:5]))
+    if fs.get("holds_pending_file"):
+        reasons.append(
+            f"it holds the pending-remount record {fs['holds_pending_file']}: while it is unmounted that record "
+            "could not be kept, so an interrupted repair would go unnoticed; set pending_file (and the scan's "
+            "ext_pending_file) to a path on another filesystem, or check it from a rescue system"
+        )
     if fs.get("loop_autoclear"):
         reasons.append("its loop device detaches on unmount (mounted with -o loop); fsck the image file by hand")
     if fs.get("holders"):

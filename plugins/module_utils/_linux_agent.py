@@ -28,8 +28,10 @@ import os
 import re
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
+    ConfFileError,
     dominant_ending,
     join_pairs,
+    read_text,
     split_keepends,
 )
 
@@ -166,6 +168,33 @@ def mount_of(path, mounts):
     return best
 
 
+def read_waagent_conf(path):
+    """``(text, error)`` of waagent.conf read as the agent reads it; ``(None, None)`` when there is no file.
+
+    WALinuxAgent 2.7.3.0 (Debian's ``waagent``) ``azurelinuxagent/common/conf.py`` ``load_conf_from_file``
+    reads the file with ``azurelinuxagent/common/utils/fileutil.py`` ``read_file``: ``open(path, 'rb')``, then
+    ``ustr(data, encoding='utf-8')`` (strict), and ``ConfigurationProvider.load`` splits on ``\n`` only. So the
+    file is read as bytes (never Python's text mode, which also ends a line at a lone ``\r``). ``error`` says why
+    the agent cannot read the file at all (``Agent.__init__`` in ``azurelinuxagent/agent.py`` then stops): not
+    UTF-8 (``UnicodeDecodeError``), empty (``load``: "Can't not parse empty configuration") or unreadable.
+    ``text`` is still returned (non-UTF-8 bytes as surrogates) when the file could be read.
+    """
+    if not os.path.lexists(path):
+        return None, None
+    try:
+        text, is_utf8 = read_text(path)
+    except ConfFileError as exc:
+        return None, f"{exc}: the agent cannot read it either"
+    if not is_utf8:
+        return text, (
+            f"{path} is not UTF-8: the agent cannot read it (it decodes the file as strict UTF-8 and stops with "
+            "UnicodeDecodeError); convert the file to UTF-8"
+        )
+    if not text:
+        return text, f"{path} is empty: the agent refuses an empty configuration and stops"
+    return text, None
+
+
 def _read(path, default=None):
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -270,11 +299,12 @@ def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGE
         svc["state"] = "running" if rc == 0 else "stopped"
     facts["service"] = svc
 
-    conf_text = _read(conf_path)
+    conf_text, conf_error = read_waagent_conf(conf_path)
     conf = parse_waagent_conf(conf_text) if conf_text is not None else {}
     facts["conf"] = {
         "path": conf_path,
         "exists": conf_text is not None,
+        "error": conf_error,
         "extensions_enabled": conf.get("Extensions.Enabled"),
         "auto_update": conf.get("AutoUpdate.Enabled"),
     }
@@ -375,7 +405,10 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
         )
     if manager == "none" and pkg.get("installed"):
         notes.append(f"no init system runs here (an image or a chroot): {name} can only be enabled, not started")
-    if conf_disabled(conf.get("extensions_enabled")):
+    if conf.get("error"):
+        # the agent cannot read its configuration at all: no edit of it is planned from what it cannot read
+        problems.append(conf["error"])
+    elif conf_disabled(conf.get("extensions_enabled")):
         problems.append(
             f"Extensions.Enabled={conf.get('extensions_enabled')} in {conf.get('path')}: the agent runs no extension,"
             " so neither the backup extension"
@@ -445,6 +478,12 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
             "set azure_only: false to check it anyway (e.g. an image prepared for Azure)",
         )
     problems, actions, notes = plan_agent(agent, opts, code)
+    conf_error = (agent.get("conf") or {}).get("error") if code not in ("NoVmAgent", "AzureVmOffline") else None
+    if conf_error:
+        detail = "; ".join(problems + notes)
+        return _finding(
+            code, "error", detail, "make the file one the agent can read (UTF-8, not empty), then run again"
+        )
     restart_only = [a for a in actions if a["action"] == "restart_agent"]
     if code == "UserErrorVmProvisioningStateFailed" and not problems and restart_only:
         status = "pass"

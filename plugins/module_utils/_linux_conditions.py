@@ -327,9 +327,12 @@ def newest_status(lib_dir="/var/lib/waagent"):
 
 def agent_lib_dir(conf_path="/etc/waagent.conf"):
     """``Lib.Dir`` of the agent's configuration, read as the agent reads it (default /var/lib/waagent)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import parse_waagent_conf
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
+        parse_waagent_conf,
+        read_waagent_conf,
+    )
 
-    return parse_waagent_conf(_read(conf_path, "") or "").get("Lib.Dir") or "/var/lib/waagent"
+    return parse_waagent_conf(read_waagent_conf(conf_path)[0] or "").get("Lib.Dir") or "/var/lib/waagent"
 
 
 def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0, conf_path="/etc/waagent.conf"):

@@ -160,7 +160,7 @@ def with_apparmor_block(text):
 
 
 def parse_kv_config(text):
-    """``KEY=value`` lines (SELinux config, waagent.conf); comments and blank lines skipped; keys as written."""
+    """``KEY=value`` lines (SELinux config); comments and blank lines skipped; keys as written."""
     out = {}
     for line in (text or "").splitlines():
         line = line.strip()
@@ -475,8 +475,14 @@ def gather_apparmor(root="/"):
 
 
 def gather_agent(root="/", mountinfo="/proc/self/mountinfo"):
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
+        parse_waagent_conf,
+        read_waagent_conf,
+    )
+
     base = _p(root, AGENT_DIR)
-    conf = parse_kv_config(_read(_p(root, "/etc/waagent.conf")))
+    # read as the agent reads it (bytes, lines end at \n only, its comment and quote rules)
+    conf = parse_waagent_conf(read_waagent_conf(_p(root, "/etc/waagent.conf"))[0] or "")
     noexec = None
     text = _read(mountinfo, 4 * MAX_READ)
     if text is not None:

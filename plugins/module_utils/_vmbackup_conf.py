@@ -461,7 +461,14 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
             if key in removed_here:
                 for entry in entries:
                     replace[entry["line"]] = None
-                changes.append(f"[{sec['name']}] remove {key}")
+                changes.append(
+                    f"[{sec['name']}] remove {key}"
+                    + (
+                        f" (a [DEFAULT] key: it applied to every section, not only [{section}])"
+                        if sec["name"] == "DEFAULT"
+                        else ""
+                    )
+                )
                 continue
             if rest:
                 dup = {

@@ -25,10 +25,17 @@ description:
     code has bit 4 set) the filesystem is left unmounted and the task fails saying so. For every
     other exit code it is mounted again; codes 8, 16, 32 and a signal (e2fsck checked nothing) fail
     the task with the real exit code in RV(filesystems[].fsck_rc). Later filesystems are then left alone.
-  - It is mounted again with the options of its C(/etc/fstab) line, or else the options of the mount
-    table without the kernel's state flags (C(emergency_ro), C(seclabel)), which C(mount) refuses.
-    When C(mount) still refuses, it is retried without each option in turn, then read-only (the task
-    then fails saying so); the C(mount) command that worked is reported.
+  - It is mounted again with the options of its C(/etc/fstab) line when that line names the same device
+    (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=) or a device path), or else the options of the mount
+    table without the kernel's state flags (C(emergency_ro), C(shutdown), C(seclabel)), which C(mount)
+    refuses; always in the mode (C(rw)/C(ro)) it was mounted with and with the C(nosuid), C(nodev),
+    C(noexec) in force.
+    Every option C(mount) names as refused is dropped and it is tried again; when C(mount) names none
+    (util-linux before 2.39), the kernel is asked which it refuses without mounting (fsopen/fsconfig) and
+    those are dropped; failing that, it is retried without each option in turn, then with the mode and
+    C(nosuid), C(nodev), C(noexec) only, then with the mode only, then read-only. A mount that lost the
+    mode or C(nosuid)/C(nodev)/C(noexec) fails the task naming the device, the C(mount) command that
+    worked and the one that restores them.
   - Before unmounting, the module records the filesystem in O(pending_file) and ignores SIGHUP,
     SIGTERM and SIGINT until it is mounted again. If the run is killed anyway, the scan
     (M(vmbackup.azure.linux_backup_facts)) and every later run report it as unmounted by an
@@ -74,9 +81,16 @@ options:
     description:
       - Where the module records a filesystem it unmounted until it is mounted again (JSON, mode 0600
         in a 0700 directory). Keep the default outside tests; the scan reads the same path
-        (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)).
+        (O(vmbackup.azure.linux_backup_facts#module:ext_pending_file)). The filesystem that holds this file
+        (e.g. a separate C(/var)) is never unmounted by the repair (the record could not be kept).
     type: path
     default: /var/lib/vmbackup-azure/ext_filesystems-pending.json
+  fstab_path:
+    description:
+      - The fstab(5) the options to mount a filesystem again come from (its line is used only when it names
+        the device mounted there). Keep the default outside tests.
+    type: path
+    default: /etc/fstab
 attributes:
   check_mode:
     support: full
@@ -231,11 +245,14 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     evaluate_extfs,
     gather_ext_filesystems,
     gather_other_filesystems,
+    lost_options,
     mount_attempts,
     mountstoskip,
+    probe_refused,
     read_ext_state,
     read_mountinfo,
     read_pending,
+    refused_option,
     state_is_unclean,
     write_pending,
 )
@@ -257,6 +274,26 @@ def describe_rc(rc):
     if rc < 0:
         return f"killed by signal {-rc}"
     return ", ".join(text for bit, text in E2FSCK_CODES.items() if rc & bit) or "no errors"
+
+
+class ModuleFailure(Exception):
+    """``fail_json`` (e.g. ``run_command`` that cannot execute a program) while a filesystem is unmounted."""
+
+
+@contextlib.contextmanager
+def failures_raise(module):
+    """``module.fail_json`` raises ModuleFailure instead of printing a result and exiting, so the caller
+    can mount the filesystem again and report once."""
+    original = module.fail_json
+
+    def raising(msg="", **kwargs):
+        raise ModuleFailure(msg)
+
+    module.fail_json = raising
+    try:
+        yield
+    finally:
+        module.fail_json = original
 
 
 class RepairError(Exception):
@@ -303,6 +340,7 @@ class ExtFilesystems:
             tune2fs=self.tune2fs,
             holders=holders,
             pending_file=self.pending_file,
+            fstab_path=self.params["fstab_path"],
         )
 
     def save_pending(self):
@@ -312,14 +350,20 @@ class ExtFilesystems:
             raise RepairError(f"cannot write the pending-remount record {self.pending_file}: {exc}") from exc
 
     def mount_again(self, fs, options):
-        """Mount ``fs`` with ``options``; when mount refuses, without each option in turn, then ``ro``.
+        """Mount ``fs`` with ``options``; every option mount names as refused is dropped (cumulatively)
+        and it is tried again; when mount refuses without naming one: without each option in turn, then
+        the mode only, then ``ro`` (``mount_attempts``).
 
         Returns ``(argv, options used, [(argv, error) of the attempts that failed])``; argv None when
         every attempt failed.
         """
         mount = self.module.get_bin_path("mount", required=True)
-        failed = []
-        for opts in mount_attempts(options):
+        failed, tried = [], []
+
+        def attempt(opts):
+            if opts in tried:
+                return None, None
+            tried.append(opts)
             argv = (
                 [mount, "-t", fs["fstype"]]
                 + (["-o", ",".join(opts)] if opts else [])
@@ -327,8 +371,30 @@ class ExtFilesystems:
             )
             rc, out, err = self.run(argv)
             if rc == 0:
+                return argv, None
+            error = " ".join((err or out).split())
+            failed.append((argv, f"rc {rc}: {error}"))
+            return None, error
+
+        opts, refused, probed = [o for o in options.split(",") if o], [], False
+        while True:
+            argv, error = attempt(opts)
+            if argv:
                 return argv, opts, failed
-            failed.append((argv, f"rc {rc}: {' '.join((err or out).split())}"))
+            named = refused_option(error, opts)
+            if named is None and not probed:
+                # mount(2) names no option: ask the kernel about each one, without mounting (fsconfig)
+                probed = True
+                named = probe_refused(fs["fstype"], opts) or None
+            if named is None:
+                break
+            named = named if isinstance(named, list) else [named]
+            refused.extend(named)
+            opts = [o for o in opts if o not in named]
+        for fallback in mount_attempts(",".join(opts), refused)[1:]:
+            argv, error = attempt(fallback)
+            if argv:
+                return argv, fallback, failed
         return None, None, failed
 
     def repair_one(self, fs):
@@ -337,7 +403,7 @@ class ExtFilesystems:
         The pending-remount record is written before the unmount and removed once it is mounted again.
         """
         umount = self.module.get_bin_path("umount", required=True)
-        e2fsck = self.module.get_bin_path("e2fsck", required=True)
+        self.module.get_bin_path("e2fsck", required=True)  # found before anything is unmounted
         mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
         options = fs.get("remount_options") or fs["options"]
         report = {"fsck_rc": None, "notes": []}
@@ -365,50 +431,96 @@ class ExtFilesystems:
                         f"umount {mp} failed (rc {rc}): {(err or out).strip()}. Nothing was changed: {mp} is still "
                         f"mounted and {device} is still {fs['state_raw']!r}."
                     )
-            if os.path.isdir(mp) and os.listdir(mp):
-                report["notes"].append(
-                    f"{mp} (the directory below the mount) holds {len(os.listdir(mp))} entries written while "
-                    "it was unmounted; they are hidden by the mount, not deleted"
-                )
-            dev = (fs["major"], fs["minor"])
-            busy = None
-            still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
-            if still:
-                busy = f"{device} is mounted at {', '.join(still)}"
-            else:
-                try:
-                    os.close(os.open(device, os.O_RDONLY | os.O_EXCL))
-                except OSError as exc:
-                    busy = (
-                        f"{device} is in use (mounted in another mount namespace or held open)"
-                        if exc.errno == errno.EBUSY
-                        else f"cannot open {device}: {exc}"
-                    )
-            if busy:
-                self.finish(fs, options, None, f"{busy}, so it was NOT checked", report)
-
-            rc, out, err = self.run([e2fsck, "-f", "-y", device])
-            report["fsck_rc"] = rc
-            if rc > 0 and rc & 4:
-                record["fsck_rc"] = rc
-                self.save_pending()
-                state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
-                now = state["state_raw"] or state["error"]
-                mount = self.module.get_bin_path("mount", required=True)
-                raise RepairError(
-                    f"e2fsck -f -y {device} could not correct every error (rc {rc}: {describe_rc(rc)}); {mp} was "
-                    f"left UNMOUNTED so nothing writes to a damaged filesystem. tune2fs says the state is now "
-                    f"{now!r}. Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} "
-                    f"again by hand (or restore from a backup); to read the data meanwhile, mount it read-only: "
-                    f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}. The next repair run checks it "
-                    f"again and mounts it when e2fsck succeeds.",
-                    fsck_rc=rc,
-                )
-            why = None
-            if rc < 0 or rc >= 8:
-                why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
-            self.finish(fs, options, rc, why, report)
+            try:
+                with failures_raise(self.module):
+                    self.check_and_mount(fs, options, record, report)
+            except RepairError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - unmounted: whatever happened, mount it again first
+                raise RepairError(self.recover(fs, options, exc)) from None
         return report
+
+    def check_and_mount(self, fs, options, record, report):
+        """The unmounted part of a repair: e2fsck, then ``finish`` (mount again)."""
+        e2fsck = self.module.get_bin_path("e2fsck", required=True)
+        mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
+        if os.path.isdir(mp) and os.listdir(mp):
+            report["notes"].append(
+                f"{mp} (the directory below the mount) holds {len(os.listdir(mp))} entries written while "
+                "it was unmounted; they are hidden by the mount, not deleted"
+            )
+        dev = (fs["major"], fs["minor"])
+        busy = None
+        still = [e["mountpoint"] for e in read_mountinfo() if (e["major"], e["minor"]) == dev]
+        if still:
+            busy = f"{device} is mounted at {', '.join(still)}"
+        else:
+            try:
+                os.close(os.open(device, os.O_RDONLY | os.O_EXCL))
+            except OSError as exc:
+                busy = (
+                    f"{device} is in use (mounted in another mount namespace or held open)"
+                    if exc.errno == errno.EBUSY
+                    else f"cannot open {device}: {exc}"
+                )
+        if busy:
+            self.finish(fs, options, None, f"{busy}, so it was NOT checked", report)
+
+        rc, out, err = self.run([e2fsck, "-f", "-y", device])
+        report["fsck_rc"] = rc
+        if rc > 0 and rc & 4:
+            record["fsck_rc"] = rc
+            unsaved = self.try_save()
+            state = read_ext_state(self.run, device, tune2fs=self.tune2fs)
+            now = state["state_raw"] or state["error"]
+            mount = self.module.get_bin_path("mount", required=True)
+            raise RepairError(
+                f"e2fsck -f -y {device} could not correct every error (rc {rc}: {describe_rc(rc)}); {mp} was "
+                f"left UNMOUNTED so nothing writes to a damaged filesystem. tune2fs says the state is now "
+                f"{now!r}. Output:\n{_tail(out or err)}\nNext: look at the errors, run e2fsck -f {device} "
+                f"again by hand (or restore from a backup); to read the data meanwhile, mount it read-only: "
+                f"{shlex.join([mount, '-t', fstype, '-o', 'ro', device, mp])}. The next repair run checks it "
+                f"again and mounts it when e2fsck succeeds.{unsaved}",
+                fsck_rc=rc,
+            )
+        why = None
+        if rc < 0 or rc >= 8:
+            why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
+        self.finish(fs, options, rc, why, report)
+
+    def try_save(self):
+        """``save_pending`` that never hides the message it belongs to: "" or a sentence to append to it."""
+        try:
+            self.save_pending()
+        except RepairError as exc:
+            return f" ALSO: {exc}, so the scan may not know about this."
+        return ""
+
+    def recover(self, fs, options, exc):
+        """After an unexpected stop between unmount and mount (e2fsck could not be run, a bug): mount it
+        again and say where things stand."""
+        mp, device = fs["mountpoint"], fs["device"]
+        what = str(exc) if isinstance(exc, ModuleFailure) else f"{type(exc).__name__}: {exc}"
+        head = f"the repair of {mp} ({device}) stopped after it was unmounted: {what}"
+        dev = (fs.get("major"), fs.get("minor"))
+        if any(e["mountpoint"] == mp and (e["major"], e["minor"]) == dev for e in read_mountinfo()):
+            self.pending.pop(mp, None)
+            return f"{head}. It is mounted at {mp} again.{self.try_save()}"
+        try:
+            with failures_raise(self.module):
+                argv, used, failed = self.mount_again(fs, options)
+        except BaseException as again:  # noqa: BLE001 - reported, with where things stand
+            argv, failed = None, [([], f"{type(again).__name__}: {again}")]
+        if argv is None:
+            record = self.pending.get(mp, {})
+            record["mount_error"] = failed[0][1] if failed else "mount failed"
+            tried = "; ".join(f"{shlex.join(a)} -> {e}" for a, e in failed)
+            return (
+                f"{head}. Mounting it again FAILED: {tried}. {mp} is NOT mounted: files written there land on the "
+                f"filesystem below it; the next repair run mounts it again.{self.try_save()}"
+            )
+        self.pending.pop(mp, None)
+        return f"{head}. It was NOT checked; it is mounted again with: {shlex.join(argv)}.{self.try_save()}"
 
     def finish(self, fs, options, fsck_rc, why, report):
         """Mount ``fs`` again (dropping options mount refuses, then read-only); drop its record once
@@ -419,24 +531,28 @@ class ExtFilesystems:
         if argv is None:
             record = self.pending.get(mp, {})
             record["mount_error"] = failed[0][1] if failed else "mount failed"
-            self.save_pending()
+            unsaved = self.try_save()
             raise RepairError(
                 (f"{why}. " if why else f"e2fsck {device} finished (rc {fsck_rc}: {describe_rc(fsck_rc)}). ")
                 + f"Mounting {device} again at {mp} FAILED with every option set, even read-only: {tried}. "
                 f"{mp} is NOT mounted: files written there land on the filesystem below it. "
-                f"Look at dmesg for {device}; no command that mounts it is known",
+                f"Look at dmesg for {device}; no command that mounts it is known.{unsaved}",
                 fsck_rc=fsck_rc,
             )
         self.pending.pop(mp, None)
-        self.save_pending()
+        unsaved = self.try_save()
+        if unsaved:  # mounted: the next run drops the stale record (stale_records)
+            report["notes"].append(f"{mp} is mounted again.{unsaved}")
         asked = [o for o in options.split(",") if o]
         report["mounted_with"] = ",".join(used)
         dropped = [o for o in asked if o not in used]
-        if used == ["ro"] and "ro" not in asked:
+        lost = lost_options(asked, used)
+        if lost:  # mounted, but not as it was: read-only, or without nosuid/nodev/noexec - never a success
             raise RepairError(
                 (f"{why}. " if why else "")
-                + f"{device} is mounted again at {mp} READ-ONLY: mount refused it read-write ({tried}). "
-                f"It was mounted with: {shlex.join(argv)}",
+                + f"{device} is mounted again at {mp} WITHOUT {', '.join(lost)}: mount refused the options "
+                f"{','.join(asked)} ({tried}). It is mounted with: {shlex.join(argv)}. Look at dmesg for {device}, "
+                f"then restore them: {shlex.join([argv[0], '-o', 'remount,' + ','.join(lost), mp])}",
                 fsck_rc=fsck_rc,
             )
         if dropped:
@@ -624,6 +740,7 @@ def main():
             repair=dict(type="bool", default=False),
             vmbackup_conf=dict(type="path", default="/etc/azure/vmbackup.conf"),
             pending_file=dict(type="path", default=PENDING_FILE),
+            fstab_path=dict(type="path", default="/etc/fstab"),
         ),
         supports_check_mode=True,
     )

@@ -24,11 +24,13 @@ description:
     extension, the backup extension too), keeping a backup of the file. The agent reads it when it restarts;
     O(restart=true) restarts it.
   - The file is read exactly as the agent reads it (WALinuxAgent C(azurelinuxagent/common/conf.py)) -
-    lines end at C(\n) only, a line starting with C(#) is a comment, a value ends at the first C(#), double
-    quotes and spaces are stripped, and a switch is off only for C(n) in any case (C(no), C(false), C(0) mean
-    the default, on).
+    the file is read as bytes and decoded as strict UTF-8, lines end at C(\n) only (a lone C(\r) does not end
+    a line), a line starting with C(#) is a comment, a value ends at the first C(#), double quotes and spaces
+    are stripped, and a switch is off only for C(n) in any case (C(no), C(false), C(0) mean the default, on).
+  - A waagent.conf the agent cannot read at all (not UTF-8, empty, unreadable) is an error naming the file and
+    the reason; nothing is changed.
   - The edit follows a symlink to its target (as M(ansible.builtin.lineinfile) does), keeps every other line's
-    bytes and line ending (CRLF stays CRLF, non-UTF-8 bytes stay), removes a partial backup on a full disk, and
+    bytes and line ending (CRLF stays CRLF), removes a partial backup on a full disk, and
     names the file and the reason in every error.
   - Reports, never changes, a C(noexec) mount under C(/var/lib/waagent) (remounting is disruptive).
   - Reports the agent version (C(waagent --version) - C(WALinuxAgent-<x>), C(Goal state agent) C(<y>)).
@@ -260,10 +262,9 @@ class Agent:
         if new == old:
             return False
         if not is_utf8:
-            self.module.warn(
-                f"{path} is not UTF-8: the agent cannot read it (it decodes the file as UTF-8); the bytes of the "
-                "lines not changed are kept as they are"
-            )
+            # the agent decodes the file as strict UTF-8 and stops (_linux_agent.read_waagent_conf): an edit would
+            # not make it readable, so nothing is changed
+            raise AgentError(f"{path} is not UTF-8: the agent cannot read it; convert the file to UTF-8 (not changed)")
         show = new.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         before = old.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         diffs.append({"before_header": path, "after_header": path, "before": before, "after": show})
@@ -327,6 +328,9 @@ class Agent:
         result = {"changed": False, "agent": before, "done": self.done, "finding": finding}
         if finding["status"] == "not_applicable":
             module.exit_json(finding_after=finding, **result)
+        if finding["status"] == "error":
+            # e.g. a waagent.conf the agent cannot read (not UTF-8, empty): nothing is planned from it
+            module.fail_json(msg=f"{code}: {finding['detail']}", finding_after=finding, **result)
         allowed = {a["action"] for a in finding["actions"] if a["allowed"]}
         diffs = []
         state_before = _summary(before)

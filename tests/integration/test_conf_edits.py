@@ -99,10 +99,10 @@ def test_vmbackup_conf_crlf_stays_crlf(tmp_path, local_inventory):
     assert path.read_bytes() == b"# kept\r\n[SnapshotThread]\r\nfsfreeze = True\r\ntimeout = 200\r\n"
 
 
-def test_waagent_conf_keeps_crlf_form_feed_u2028_and_non_utf8(tmp_path, local_inventory):
+def test_waagent_conf_keeps_crlf_form_feed_u2028(tmp_path, local_inventory):
     path = tmp_path / "waagent.conf"
     before = (
-        b"# caf\xe9 (latin-1)\r\n"
+        b"# caf\xc3\xa9\r\n"
         b"Logs.Verbose=n\x0cfoo=1\r\n"
         b"OS.Note=a\xe2\x80\xa8bar=1\n"
         b"Extensions.Enabled=n\r\n"
@@ -114,6 +114,31 @@ def test_waagent_conf_keeps_crlf_form_feed_u2028_and_non_utf8(tmp_path, local_in
     after = path.read_bytes()
     assert after == before.replace(b"Extensions.Enabled=n\r\n", b"Extensions.Enabled=y\r\n")
     assert b"\nfoo=1" not in after and b"\nbar=1" not in after
+
+
+def test_waagent_conf_the_agent_cannot_read_is_an_error_and_kept(tmp_path, local_inventory):
+    """Not UTF-8: the agent's strict decode fails on it (it cannot read the file at all), so the module fails
+    naming the file and the reason, and changes nothing (review finding 1)."""
+    path = tmp_path / "waagent.conf"
+    before = b"# caf\xe9 (latin-1)\nExtensions.Enabled=n\n"
+    path.write_bytes(before)
+    proc, res = run(tmp_path, local_inventory, AGENT, path)
+    assert proc.returncode != 0 and res.get("failed") is True, res
+    assert str(path) in res["msg"] and "not UTF-8" in res["msg"], res
+    assert res["changed"] is False
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if "waagent" in p.name) == [
+        "waagent.conf"
+    ]
+
+
+def test_waagent_conf_lone_cr_is_one_line_for_the_agent(tmp_path, local_inventory):
+    """``n\\r...`` is not ``n`` to the agent (it splits on ``\\n`` only): no finding, no edit (review finding 1)."""
+    path = tmp_path / "waagent.conf"
+    before = b"Extensions.Enabled=n\rAutoUpdate.Enabled=y\n"
+    path.write_bytes(before)
+    proc, res = run(tmp_path, local_inventory, AGENT, path)
+    assert proc.returncode == 0 and res["changed"] is False, res
+    assert path.read_bytes() == before
 
 
 def test_vmbackup_conf_non_utf8_is_refused_naming_the_file(tmp_path, local_inventory):

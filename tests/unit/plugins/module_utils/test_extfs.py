@@ -428,15 +428,62 @@ def test_describe_holders_limits():
 def test_remount_options_drop_kernel_state_flags_and_prefer_fstab():
     (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro,emergency_ro\n")
     assert _extfs.remount_options(entry, "") == ("rw,relatime,errors=remount-ro", "mount table")
-    fstab = "/dev/loop0 /mnt/d ext4 defaults,noatime 0 2\n#/dev/x /mnt/d ext4 ro 0 0\n"
-    assert _extfs.remount_options(entry, fstab) == ("defaults,noatime", "/etc/fstab")
-    assert _extfs.remount_options(entry, "/dev/loop0 /mnt/other ext4 ro 0 0\n")[1] == "mount table"
+    fstab = "UUID=abc /mnt/d ext4 defaults,noatime 0 2\n#/dev/x /mnt/d ext4 ro 0 0\n"
+    assert _extfs.remount_options(entry, fstab, uuid="ABC") == ("rw,noatime", "/etc/fstab")
+    assert _extfs.remount_options(entry, "UUID=abc /mnt/other ext4 ro 0 0\n", uuid="abc")[1] == "mount table"
+
+
+# --- review finding 4: never guess the options of another device, keep the mode and nosuid/nodev/noexec ----
+
+
+def test_remount_options_ignore_an_fstab_line_of_another_device():
+    (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro\n")
+    for spec in ("UUID=other", "LABEL=nosuchlabel", "PARTUUID=nosuch", "/dev/nonexistent-device"):
+        fstab = f"{spec} /mnt/d ext4 noauto,ro 0 2\n"
+        assert _extfs.remount_options(entry, fstab, uuid="abc") == ("rw,relatime,errors=remount-ro", "mount table")
+
+
+def test_remount_options_keep_the_mode_and_the_restricting_options_in_force():
+    (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,nosuid,nodev,relatime - ext4 /dev/loop0 rw\n")
+    # the same device: its fstab line, but mounted rw now stays rw and nosuid,nodev (added by hand) stay
+    assert _extfs.remount_options(entry, "UUID=abc /mnt/d ext4 noauto,ro 0 2\n", uuid="abc") == (
+        "rw,noauto,nosuid,nodev",
+        "/etc/fstab",
+    )
+    assert _extfs.remount_options(entry, "UUID=abc /mnt/d ext4 defaults,suid 0 2\n", uuid="abc")[0] == (
+        "rw,suid,nosuid,nodev"  # mount(8): the last one wins
+    )
+    (ro_entry,) = parse_mountinfo("48 27 7:0 / /mnt/d ro,noexec - ext4 /dev/loop0 ro\n")
+    assert _extfs.remount_options(ro_entry, "UUID=abc /mnt/d ext4 defaults 0 2\n", uuid="abc")[0] == "ro,noexec"
+
+
+def test_refused_option_is_the_one_mount_names():
+    opts = ["rw", "nosuid", "nodev", "bogus", "errors=remount-ro"]
+    new_api = "mount: /mnt/d: fsconfig system call failed: ext4: Unknown parameter 'bogus'."
+    assert _extfs.refused_option(new_api, opts) == "bogus"
+    assert _extfs.refused_option('EXT4-fs (loop0): Unrecognized mount option "errors" or missing value', opts) == (
+        "errors=remount-ro"
+    )
+    old_api = "mount: /mnt/d: wrong fs type, bad option, bad superblock on /dev/loop0, missing codepage"
+    assert _extfs.refused_option(old_api, opts) is None
+    assert _extfs.refused_option("Unknown parameter 'rw'", opts) is None  # never the mode
+
+
+def test_lost_options_are_the_mode_and_the_restricting_ones():
+    assert _extfs.lost_options(["rw", "nosuid", "nodev", "bogus"], ["rw"]) == ["nosuid", "nodev"]
+    assert _extfs.lost_options(["rw", "relatime", "bogus"], ["rw"]) == []
+    assert _extfs.lost_options(["rw", "relatime"], ["ro"]) == ["rw"]
+    assert _extfs.lost_options(["ro", "noexec"], ["ro", "noexec"]) == []
 
 
 def test_mount_attempts_drop_each_option_then_ro():
     tries = _extfs.mount_attempts("rw,relatime,bogus")
     assert tries == [["rw", "relatime", "bogus"], ["rw", "relatime"], ["rw", "bogus"], ["rw"], ["ro"]]
     assert _extfs.mount_attempts("") == [[], ["ro"]]
+    assert _extfs.mount_attempts("rw,nosuid,bogus,x", refused=["bogus"])[0] == ["rw", "nosuid", "x"]
+    # two options refused without a name: no single drop works, nosuid/nodev are kept before the bare mode
+    tries = _extfs.mount_attempts("rw,nosuid,nodev,bogus,emergency_ro")
+    assert tries.index(["rw", "nosuid", "nodev"]) < tries.index(["rw"])
 
 
 def test_pending_record_roundtrip_and_unreadable(tmp_path):
@@ -472,3 +519,77 @@ def test_evaluate_named_mount_that_is_not_mounted_is_an_error(mountinfo):
     finding = evaluate_extfs({"ext_filesystems": facts})
     assert finding["status"] == "error"
     assert "/nowhere was named in mounts but nothing is mounted there" in finding["detail"]
+
+
+class _FakeModule:
+    """What ExtFilesystems.finish uses of AnsibleModule: mount accepts only the option sets in ``accepts``."""
+
+    def __init__(self, accepts):
+        self.accepts = accepts
+        self.calls = []
+
+    def get_bin_path(self, name, required=False):
+        return f"/usr/bin/{name}"
+
+    def run_command(self, argv, environ_update=None):
+        self.calls.append(argv)
+        opts = argv[argv.index("-o") + 1] if "-o" in argv else ""
+        if opts in self.accepts:
+            return 0, "", ""
+        return 32, "", "mount: /mnt/d: wrong fs type, bad option, bad superblock on /dev/loop9"
+
+
+def _finish(tmp_path, options, accepts):
+    from ansible_collections.vmbackup.azure.plugins.modules import ext_filesystems as mod
+
+    fake = _FakeModule(accepts)
+    repairer = object.__new__(mod.ExtFilesystems)
+    repairer.module, repairer.params = fake, {}
+    repairer.pending_file, repairer.pending = str(tmp_path / "pending.json"), {"/mnt/d": {"device": "/dev/loop9"}}
+    fs = {"mountpoint": "/mnt/d", "device": "/dev/loop9", "fstype": "ext4"}
+    report = {"notes": []}
+    return mod, repairer, fake, lambda: repairer.finish(fs, options, 0, None, report), report
+
+
+def test_a_remount_that_loses_nosuid_nodev_is_a_failure_naming_device_and_commands(tmp_path):
+    mod, repairer, fake, finish, report = _finish(tmp_path, "rw,nosuid,nodev,bogus", accepts={"rw"})
+    with pytest.raises(mod.RepairError) as info:
+        finish()
+    msg = str(info.value)
+    assert "/dev/loop9" in msg and "WITHOUT nosuid, nodev" in msg, msg
+    assert "/usr/bin/mount -t ext4 -o rw /dev/loop9 /mnt/d" in msg  # the command that worked
+    assert "/usr/bin/mount -o remount,nosuid,nodev /mnt/d" in msg  # the one that restores them
+    assert report["mounted_with"] == "rw" and repairer.pending == {}  # mounted: the record is gone
+
+
+def test_a_remount_that_keeps_nosuid_nodev_is_a_success(tmp_path):
+    mod, repairer, fake, finish, report = _finish(tmp_path, "rw,nosuid,nodev,b1,b2", accepts={"rw,nosuid,nodev"})
+    finish()
+    assert report["mounted_with"] == "rw,nosuid,nodev"
+
+
+def test_a_read_only_remount_of_a_rw_filesystem_is_a_failure(tmp_path):
+    mod, repairer, fake, finish, report = _finish(tmp_path, "rw,relatime", accepts={"ro"})
+    with pytest.raises(mod.RepairError, match="WITHOUT rw"):
+        finish()
+
+
+def test_a_failed_record_write_does_not_hide_that_it_is_unmounted(tmp_path, monkeypatch):
+    mod, repairer, fake, finish, report = _finish(tmp_path, "rw,relatime", accepts=set())
+
+    def full_disk(pending, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mod, "write_pending", full_disk)
+    with pytest.raises(mod.RepairError) as info:
+        finish()
+    msg = str(info.value)
+    assert "/mnt/d is NOT mounted" in msg and "FAILED with every option set" in msg, msg
+    assert "cannot write the pending-remount record" in msg and "No space left" in msg, msg
+
+
+def test_kernel_state_flags_are_left_out_of_the_options(tmp_path):
+    line = "48 27 7:0 / /mnt/x rw,relatime - xfs /dev/loop0 rw,shutdown,inode64,noquota\n"
+    (entry,) = parse_mountinfo(line)
+    assert entry["options"] == "rw,relatime,inode64,noquota"
+    assert _extfs.remount_options(entry, "") == ("rw,relatime,inode64,noquota", "mount table")

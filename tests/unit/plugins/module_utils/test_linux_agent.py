@@ -171,3 +171,61 @@ def test_module_restarts_only_when_needed(monkeypatch, tmp_path, code, facts, re
 
 def _raise():
     raise _Exit()
+
+
+# --- waagent.conf read as the agent reads it: bytes, lines end at \n only, strict UTF-8 (review finding 1) ---
+
+
+def _conf_facts(path):
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import gather_agent
+
+    return gather_agent(lambda argv: (1, "", ""), lambda name: None, [], conf_path=str(path))["conf"]
+
+
+def test_a_lone_cr_does_not_end_a_line_for_the_agent(tmp_path):
+    path = tmp_path / "waagent.conf"
+    path.write_bytes(b"Extensions.Enabled=n\rAutoUpdate.Enabled=y\n")
+    conf = _conf_facts(path)
+    # the agent reads one line: Extensions.Enabled = "n\rAutoUpdate.Enabled=y", not "n" -> the default, on
+    assert conf["extensions_enabled"] == "n\rAutoUpdate.Enabled=y" and conf["error"] is None
+    facts = agent()
+    facts["agent"]["conf"] = conf
+    finding = evaluate_agent(facts, {})
+    assert finding["status"] == "pass", finding
+    assert not [a for a in finding["actions"] if a["action"] == "set_extensions_enabled"]
+
+
+@pytest.mark.parametrize(("data", "why"), [(b"Extensions.Enabled=n\n# caf\xe9\n", "not UTF-8"), (b"", "empty")])
+def test_a_conf_the_agent_cannot_read_is_an_error(tmp_path, data, why):
+    path = tmp_path / "waagent.conf"
+    path.write_bytes(data)
+    conf = _conf_facts(path)
+    assert str(path) in conf["error"] and why in conf["error"]
+    facts = agent()
+    facts["agent"]["conf"] = conf
+    for code in ("VmAgentNotRunning", "UserErrorVmProvisioningStateFailed"):
+        finding = evaluate_agent(facts, {}, code)
+        assert finding["status"] == "error" and why in finding["detail"] and not finding["actions"], finding
+    assert evaluate_agent(facts, {}, "NoVmAgent")["status"] == "pass"  # the package check does not read the file
+
+
+def test_module_fails_on_a_non_utf8_conf_and_changes_nothing(monkeypatch, tmp_path):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.vmbackup.azure.plugins.modules import waagent
+
+    path = tmp_path / "waagent.conf"
+    before = b"# caf\xe9\nExtensions.Enabled=n\n"
+    path.write_bytes(before)
+    facts = agent()
+    facts["agent"]["conf"] = _conf_facts(path)
+    calls, results = [], []
+    monkeypatch.setattr(waagent.Agent, "gather", lambda self: facts["agent"])
+    monkeypatch.setattr(waagent.Agent, "systemctl", lambda self, *args: calls.append(args))
+    monkeypatch.setattr(waagent.AnsibleModule, "exit_json", lambda self, **r: (results.append(("exit", r)), _raise()))
+    monkeypatch.setattr(waagent.AnsibleModule, "fail_json", lambda self, **r: (results.append(("fail", r)), _raise()))
+    with patch_module_args({"restart": True, "conf_path": str(path)}), pytest.raises(_Exit):
+        waagent.main()
+    ((how, result),) = results
+    assert how == "fail" and str(path) in result["msg"] and "not UTF-8" in result["msg"], result
+    assert result["changed"] is False and not calls
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["waagent.conf"]

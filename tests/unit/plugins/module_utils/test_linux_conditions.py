@@ -234,3 +234,12 @@ def test_mountstoskip_mounts_are_not_a_finding():
     assert evaluate_extfs(fs_facts(broken), {})["status"] == "fail"
     # exact mount points, as the extension compares them
     assert evaluate_extfs(fs_facts("[SnapshotThread]\nmountstoskip = /data/\n"), {})["status"] == "fail"
+
+
+def test_lib_dir_is_read_as_the_agent_reads_waagent_conf(tmp_path):
+    """Lines end at \\n only for the agent: after a lone CR, Lib.Dir is part of the previous value (default)."""
+    conf = tmp_path / "waagent.conf"
+    conf.write_bytes(b"Logs.Verbose=n\rLib.Dir=/elsewhere\n")
+    assert lc.agent_lib_dir(str(conf)) == "/var/lib/waagent"
+    conf.write_bytes(b'Lib.Dir = "/srv/agent" # moved\n')
+    assert lc.agent_lib_dir(str(conf)) == "/srv/agent"

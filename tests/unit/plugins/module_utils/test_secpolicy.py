@@ -491,3 +491,18 @@ def test_an_apparmor_override_with_broken_markers_is_refused(local):
         (mech,) = plan["mechanisms"]
         assert mech["refused"] and "not edited" in mech["refused"][0]
         assert not any(a["allowed"] for a in mech["actions"] if a["action"] == "apparmor_local")
+
+
+def test_lib_dir_is_read_as_the_agent_reads_waagent_conf(tmp_path):
+    """The same reader as the agent (and _linux_agent): bytes, lines end at \\n only; '  #' is not a comment."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    conf = root / "etc" / "waagent.conf"
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("27 1 8:1 / / rw,relatime - ext4 /dev/root rw\n")
+    conf.write_bytes(b"Logs.Verbose=n\rLib.Dir=/elsewhere\n")
+    assert sp.gather_agent(str(root), mountinfo=str(mountinfo))["lib_dir"] is None
+    conf.write_bytes(b"  # Lib.Dir=/x\n")  # the agent reads key '# Lib.Dir', not Lib.Dir
+    assert sp.gather_agent(str(root), mountinfo=str(mountinfo))["lib_dir"] is None
+    conf.write_bytes(b'Lib.Dir = "/srv/agent" # moved\n')
+    assert sp.gather_agent(str(root), mountinfo=str(mountinfo))["lib_dir"] == "/srv/agent"

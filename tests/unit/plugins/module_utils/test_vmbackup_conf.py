@@ -216,3 +216,14 @@ def test_a_plan_is_read_by_the_extension_as_intended(text, wanted, remove):
     assert plan_conf(new, "SnapshotThread", wanted, remove)[1] == [], "a second run changes nothing"
     if not changes:
         assert new == text or text.strip() == "" or new.rstrip("\n") == text.rstrip("\n")
+
+
+def test_removing_a_default_key_says_it_applied_to_every_section():
+    """Review NICE 11: a [DEFAULT] key applies to every section; the change list says so."""
+    text = "[DEFAULT]\ntimeout = 5\n[SnapshotThread]\nfsfreeze = True\n[Other]\nx = 1\n"
+    new, changes = plan_conf(text, "SnapshotThread", {}, ["timeout"])
+    assert "timeout" not in new
+    (change,) = changes
+    assert change.startswith("[DEFAULT] remove timeout") and "every section" in change, change
+    new, changes = plan_conf("[SnapshotThread]\ntimeout = 5\n", "SnapshotThread", {}, ["timeout"])
+    assert changes == ["[SnapshotThread] remove timeout"]
