@@ -106,7 +106,16 @@ class ActionModule(ActionBase):
             if outcome is not None and not (outcome.get("skipped") and entry.code in scanned):
                 outcomes[entry.code] = outcome
                 latest = scanned.get(entry.code) or {}
-                if latest.get("status") in ("fail", "error") and isinstance(outcomes[entry.code].get("finding"), dict):
+                if latest.get("status") in ("fail", "error") and outcome.get("changed") and not check:
+                    # The fix changed the host and the verify scan still finds the cause: the fix failed
+                    # after changing something, an error (it outranks changed in every report and exit status).
+                    outcomes[entry.code] = dict(
+                        outcome,
+                        failed=True,
+                        msg=f"the fix changed the host but the verify scan still finds {entry.code}"
+                        f" ({latest['status']}): {latest.get('detail', '')}",
+                    )
+                elif latest.get("status") in ("fail", "error") and isinstance(outcome.get("finding"), dict):
                     finding = dict(
                         outcomes[entry.code]["finding"], status=latest["status"], detail=latest.get("detail")
                     )

@@ -151,7 +151,8 @@ def test_rejected_credentials_make_the_host_unreachable(twins, tmp_path):
         wire_inv, "playbooks/scan.yml", "--limit", "win-ok", extra_vars={"vmbackup_report_dir": str(tmp_path)}
     )
     assert "the specified credentials were rejected by the server" in proc.stdout
-    assert "unreachable=1" in proc.stdout
+    # reported unreachable, and the run ends non-zero after the report (vmbackup_fail_on=error)
+    assert proc.returncode == 2 and "vmbackup_fail_on=error: 1 host(s) unreachable" in proc.stdout, proc.stdout[-2000:]
     assert log_entries(wire["win-ok"]) == []  # nothing ran on the host
 
 
@@ -164,7 +165,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused(twins, tmp_path):
     proc = run_playbook(
         wire_inv, "playbooks/scan.yml", "--limit", "win-ok", extra_vars={"vmbackup_report_dir": str(tmp_path)}
     )
-    assert "unreachable=1" in proc.stdout
+    assert proc.returncode == 2 and "vmbackup_fail_on=error: 1 host(s) unreachable" in proc.stdout, proc.stdout[-2000:]
     assert log_entries(wire["win-ok"]) == []
 
 
