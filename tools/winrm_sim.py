@@ -12,7 +12,7 @@ generated on start and written to ``<workdir>/account.json``, mode 0600, never p
 It answers pywinrm as a Windows host's WinRM service does - Create shell, Command, Send (stdin),
 Receive (stdout/stderr, exit code), Signal (terminate), Delete shell - and hands the command line
 and the stdin Ansible sends (the PowerShell bootstrap wrapper and the exec manifest) to the
-simulator's execution path, ``plugins/plugin_utils/_winsim/runner.execute``: the same code the
+simulator's execution path, ``execute`` in ``plugins/plugin_utils/_winsim/runner.py``: the same code the
 ``vmbackup.azure.winsim`` connection plugin calls, so both write the same execution log.
 
 Authentication: over HTTPS basic or NTLM (with the TLS channel binding checked); over HTTP (``--scheme

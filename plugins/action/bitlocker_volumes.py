@@ -12,7 +12,7 @@ Encryption manages the volumes (decrypt through Azure).
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import (
     RecoveryPasswordError,
     assess_bitlocker,
     is_locked,

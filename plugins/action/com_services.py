@@ -10,7 +10,7 @@ resort only, ``ansible.windows.win_command`` ``msdtc -uninstall`` / ``msdtc -ins
 from __future__ import annotations
 
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._com import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import (
     COMSYSAPP,
     MSDTC,
     assess_com,

@@ -5,14 +5,14 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import ControlError
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, inventory_identities
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import ControlError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import (
     control_plane_findings as _control_plane_findings,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import (
     snapshot_extension_plan as _snapshot_extension_plan,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, inventory_identities
 
 # Documented in snapshot_extension_plan.yml and control_plane_findings.yml.
 

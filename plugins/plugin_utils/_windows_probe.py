@@ -10,7 +10,7 @@ probe contract). Every decision happens in Python on the controller; the script 
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import PROBE_DISCOVER, PROBE_KEYS, hklm_subpath
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import PROBE_DISCOVER, PROBE_KEYS, hklm_subpath
 
 PROBE_MARKER = "# vmbackup.azure:windows_probe"
 PROBE_NAME = "vmbackup.azure.windows_probe"
@@ -133,7 +133,7 @@ def _ps_list(items) -> str:
     return "@(" + ", ".join("'" + str(item).replace("'", "''") + "'" for item in items) + ")"
 
 
-# Registry keys the checks need (plugins/module_utils/_registry.py PROBE_KEYS / PROBE_DISCOVER: add
+# Registry keys the checks need (plugins/plugin_utils/_registry.py PROBE_KEYS / PROBE_DISCOVER: add
 # keys there). Read through the .NET registry API in the 64-bit view whatever the bitness of the
 # PowerShell host, so "SOFTWARE\WOW6432Node\..." is the 32-bit view as win_regedit sees it from
 # 64-bit PowerShell. OpenSubKey(name) opens read-only. DWORDs come back as signed Int32; the
@@ -198,7 +198,7 @@ catch {
 )
 
 
-# Sections of the agent, installer and report-only checks (plugins/module_utils/_winagent.py,
+# Sections of the agent, installer and report-only checks (plugins/plugin_utils/_winagent.py,
 # _wininstaller.py, _conditions.py). Read-only: registry reads, file metadata and content,
 # CIM queries, DNS lookups of the names given in $AzureEndpointNames, the Application event log.
 SECTIONS["agent"] = r"""# section: agent
@@ -410,7 +410,7 @@ catch {
 
 
 # Sections of ExtensionConfigParsingFailure and ExtensionSnapshotBitlockerError
-# (plugins/module_utils/_machinekeys.py, _bitlocker.py). Read-only: Get-Acl, the certificate
+# (plugins/plugin_utils/_machinekeys.py, _bitlocker.py). Read-only: Get-Acl, the certificate
 # provider, Get-BitLockerVolume (absent when the BitLocker feature is not installed).
 SECTIONS["machinekeys_acl"] = r"""# section: machinekeys_acl
 try {

@@ -115,7 +115,7 @@ def test_a_given_probe_with_a_broken_section_is_an_error_not_a_plan(tmp_path):
 def test_hostile_table_catches_an_unsafe_fix(tmp_path, monkeypatch):
     # the hostile table is not theatre: a fix that plans from a missing section is reported UNSAFE
     import hostile
-    from ansible_collections.vmbackup.azure.plugins.module_utils import _com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils import _com
     from winfixes import FIXES
 
     com = next(f for f in FIXES if f["action"] == "com_services")

@@ -104,8 +104,8 @@ def test_wmi_broken_no_longer_empties_the_services_section(host):
 
 
 def test_the_old_empty_list_is_an_error_for_every_service_fix():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
-    from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
 
     empty = {"services": [], "installer": {"vcredist_products": [], "snapshot_plugins": []}}
     findings = (evaluate_com(empty, {"reinstall_msdtc": True}), evaluate_installer(empty, {"reregister_msi": True}))
@@ -132,7 +132,7 @@ def test_one_broken_service_does_not_hide_the_others(host):
 
 
 def test_a_fix_never_plans_from_a_service_it_could_not_read(host):
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
 
     path = host("com_msdtc_wrong_account.yml", access_denied=["HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSDTC"])
     finding = evaluate_com(_services_probe(path), {"restart": True, "reinstall_msdtc": True})
@@ -142,7 +142,7 @@ def test_a_fix_never_plans_from_a_service_it_could_not_read(host):
 def test_localized_account_is_stored_localized_and_compared_by_sid(host):
     # issue 9 item 6: win_service stores the localized NTAccount name (SCManager.cs Account setter);
     # the probe resolves the SID on the host, so the COM check passes after one run on de-DE
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
 
     with open(os.path.join(STATES, "com_msdtc_wrong_account.yml"), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
@@ -164,7 +164,7 @@ def test_localized_account_is_stored_localized_and_compared_by_sid(host):
 
 def test_acl_access_denied_is_a_section_error_not_an_empty_sddl(host):
     # issue 9 item 11: Get-Acl's non-terminating error became an empty SDDL
-    from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import evaluate_machinekeys
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import evaluate_machinekeys
 
     mk = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
     probe = probe_from_result(probe_result(host("machinekeys_extra_principals.yml", access_denied=[mk]),

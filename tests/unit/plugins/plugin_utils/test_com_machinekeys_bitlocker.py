@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import (
     RecoveryPasswordError,
     evaluate_bitlocker,
     normalize_recovery_passwords,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._com import assess_com, evaluate_com
-from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import CHECKS
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import assess_com, evaluate_com
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import (
     DEFAULT_SDDL,
     evaluate_machinekeys,
     is_extension_certificate,
     plan_machinekeys,
     subject_cn,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import CHECKS
 
 PASSWORD = "111111-222222-333333-444444-555555-666666-000011-123453"
 MK = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
     ACE_FLAG_CODES,
     ALIAS_OF_SID,
     Ace,

@@ -120,7 +120,7 @@ def service_errors(services, names) -> str | None:
 def runs_as(svc: dict, sid: str) -> bool:
     """The service logs on as ``sid``: by the SID the probe resolved on the host when there is one
     (localized names such as NT-AUTORITÄT\\NETZWERKDIENST), else by the well-known English names."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import same_account
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import same_account
 
     if svc.get("sid"):
         return str(svc["sid"]).upper() == sid.upper()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require
 
 ERROR_CODE = "ExtensionSnapshotBitlockerError"
 LOCKED = "locked"

@@ -34,8 +34,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
     FULL_CONTROL,
     SYNCHRONIZE,
     Ace,

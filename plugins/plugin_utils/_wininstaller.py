@@ -33,8 +33,8 @@ from __future__ import annotations
 import ntpath
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
-from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import parse_version, version_text
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import parse_version, version_text
 
 ERROR_CODE = "ExtensionVCRedistInstallationFailure"
 MSI_SERVICE = "msiserver"

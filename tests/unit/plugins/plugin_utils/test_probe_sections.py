@@ -7,7 +7,7 @@ import os
 import sys
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import section_problem
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import section_problem
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe import probe_output
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.state import HostState

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import (
     extension_transitioning,
     waiting_writers,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
 
 ERROR_CODE = "ExtensionFailedVssWriterInBadState"
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import backup_in_progress
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     StatusParseError,
     parse_extension_status,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, service_errors
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import backup_in_progress
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
 
 AGENT_SERVICE = "WindowsAzureGuestAgent"
 AGENT_EXE = "C:\\WindowsAzure\\Packages\\WaAppAgent.exe"

@@ -1,11 +1,11 @@
-"""Registry planner and evaluators (plugins/module_utils/_registry.py) with plain probe dicts."""
+"""Registry planner and evaluators (plugins/plugin_utils/_registry.py) with plain probe dicts."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils import _registry as reg
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _registry as reg
 
 NET64 = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework"
 NET32 = "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework"

@@ -75,7 +75,7 @@ def waiting_writers(writers) -> list[dict]:
 
 def backup_in_progress(probe: dict, stale_minutes: int) -> tuple[bool, str]:
     """(in progress?, why) from the extension's newest status file and the VSS writer states."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._vss import VssParseError, parse_vss_writers
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import VssParseError, parse_vss_writers
 
     busy, why = extension_transitioning(probe, stale_minutes)
     if busy:

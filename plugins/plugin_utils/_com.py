@@ -25,7 +25,7 @@ resort with its ``allowed`` flag, so the report says what would run.
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import require, runs_as, service_errors
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, runs_as, service_errors
 
 ERROR_CODE = "ExtensionSnapshotFailedCOM"
 COMSYSAPP = "COMSysApp"

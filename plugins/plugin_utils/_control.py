@@ -6,7 +6,7 @@ The roles read with the azure.azcollection ``*_info`` modules, decide here, and 
 azure.azcollection modules only what this plan lists -- so the decision is exact in check mode (those
 modules' own check mode is missing or approximate: ``azure_rm_virtualmachineextension`` declares
 ``supports_check_mode=False`` and deletes whenever asked, azure.azcollection 3.21.0
-plugins/modules/azure_rm_virtualmachineextension.py line 236).
+azure/azcollection/plugins/modules/azure_rm_virtualmachineextension.py line 236).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils import _winagent as agent
-from ansible_collections.vmbackup.azure.plugins.module_utils import _wininstaller as inst
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _winagent as agent
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _wininstaller as inst
 
 SERVICE = {"name": "WindowsAzureGuestAgent", "state": "running", "start_mode": "auto"}
 # every Windows host runs RPC: a service list without a running service is implausible (an error)
@@ -227,7 +227,7 @@ def test_installer_unregistered_service_and_options():
 def test_dotnet_round_trip_timestamps_and_unparsable_vssadmin():
     # issue 9 item 11: .NET 'o' has 7 fractional digits (fromisoformat rejects them before 3.11);
     # a VssParseError must not escape as a traceback: an unreadable vssadmin counts as "maybe busy"
-    from ansible_collections.vmbackup.azure.plugins.module_utils._backup_activity import parse_dotnet_utc
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import parse_dotnet_utc
 
     stamp = parse_dotnet_utc("2026-12-01T06:00:00.1234567Z")
     assert stamp.microsecond == 123456 and stamp.utcoffset().total_seconds() == 0

@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/_vss.py: parser, writer -> service map, plan, finding."""
+"""Unit tests for plugin_utils/_vss.py: parser, writer -> service map, plan, finding."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import string
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import (
     WRITER_SERVICES,
     VssParseError,
     default_allowed_services,
