@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLUGINS = os.path.join(ROOT, "plugins")
@@ -49,3 +50,10 @@ def test_no_module_utils_file_imports_plugin_utils():
         with open(path, encoding="utf-8") as f:
             assert "plugin_utils" not in re.sub(r"#.*", "", f.read()), name
 
+
+def test_make_help_lists_every_target():
+    with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
+        phony = re.search(r"^\.PHONY:(.*)$", f.read(), re.MULTILINE).group(1).split()
+    out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("make ")]
+    assert sorted(listed) == sorted(phony)
