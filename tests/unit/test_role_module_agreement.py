@@ -37,20 +37,43 @@ def _tasks(node):
             yield from _tasks(node.get(key))
 
 
+LOOKUP = re.compile(r"^\{\{\s*lookup\('ansible\.builtin\.vars', role_name ~ '_(\w+)'\)\s*\}\}$")
+SHARED = re.compile(r"\.\./(\w+)/tasks/")
+
+
+def _role_var(role, value, task_vars):
+    """The role variable an option is passed straight from, or None (a computed value)."""
+    text = str(value).strip()
+    match = DIRECT.match(text)
+    if match and match.group(1) in task_vars:  # a task-level alias: __x: "{{ lookup(...) }}"
+        text = str(task_vars[match.group(1)]).strip()
+        match = DIRECT.match(text)
+    if match and match.group(1).startswith(role + "_"):
+        return match.group(1)
+    match = LOOKUP.match(text)  # a body shared by several roles reads the including role's variables
+    return f"{role}_{match.group(1)}" if match else None
+
+
 def mappings():
     """(role, module, option, role variable) for every option a role passes straight from a variable."""
     found = []
     for role in sorted(os.listdir(ROLES)):
-        for path in sorted(glob.glob(os.path.join(ROLES, role, "tasks", "*.yml"))):
+        files = sorted(glob.glob(os.path.join(ROLES, role, "tasks", "*.yml")))
+        for path in list(files):
+            with open(path, encoding="utf-8") as handle:
+                shared_roles = SHARED.findall(handle.read())
+            for shared in shared_roles:
+                files += sorted(glob.glob(os.path.join(ROLES, shared, "tasks", "*.yml")))
+        for path in files:
             for task in _tasks(_load(path)):
                 for key, args in task.items():
                     if not key.startswith("vmbackup.azure.") or not isinstance(args, dict):
                         continue
                     for option, value in args.items():
-                        match = DIRECT.match(str(value).strip())
-                        if match and match.group(1).startswith(role + "_"):
-                            found.append((role, key.rsplit(".", 1)[1], option, match.group(1)))
-    return found
+                        var = _role_var(role, value, task.get("vars") or {})
+                        if var:
+                            found.append((role, key.rsplit(".", 1)[1], option, var))
+    return sorted(set(found))
 
 
 MAPPINGS = mappings()
