@@ -84,7 +84,7 @@ def backup_in_progress(probe: dict, stale_minutes: int) -> tuple[bool, str]:
     if isinstance(vss, dict) and vss.get("stdout"):
         try:
             writers = parse_vss_writers(vss["stdout"])
-        except VssParseError as exc:  # unreadable: assume busy, never act on it (issue 9 item 11)
+        except VssParseError as exc:  # unreadable: assume busy, never act on it
             return True, f"vssadmin output could not be parsed, so a running snapshot cannot be ruled out: {exc}"
         waiting = waiting_writers(writers)
         if waiting:

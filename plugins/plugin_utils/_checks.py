@@ -108,7 +108,7 @@ def register_check(code: str, family: str, evaluator) -> None:
     CHECKS[code] = current if len(current) > 1 else (family, evaluator)
 
 
-# Linux evaluators (issue 4): vmbackup.conf, the Azure Linux agent (four codes), report-only conditions.
+# Linux evaluators: vmbackup.conf, the Azure Linux agent (four codes), report-only conditions.
 register_check("ExtensionFailedSnapshotLimitReachedError", "linux", evaluate_vmbackup_conf)
 for _code in LINUX_AGENT_CODES:
     register_check(_code, "linux", linux_agent_evaluator(_code))

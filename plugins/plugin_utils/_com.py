@@ -33,7 +33,8 @@ MSDTC = "MSDTC"
 NETWORK_SERVICE_SID = "S-1-5-20"
 NETWORK_SERVICE = "NT AUTHORITY\\NetworkService"
 MSDTC_DEFAULT_START_MODE = "delayed"  # Automatic (Delayed Start), the Windows Server default
-REINSTALL_COMMANDS = (["msdtc", "-uninstall"], ["msdtc", "-install"])
+# the last resort of the COM+ fix, in this order (com_services runs each with ansible.windows.win_command)
+REINSTALL_COMMANDS = (("msdtc", "-uninstall"), ("msdtc", "-install"))
 _STUCK = ("start_pending", "stop_pending")
 
 
@@ -98,7 +99,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
             problems.append(f"MSDTC is stuck in state {state}")
         elif state != "running" and dtc.get("start_mode") in ("auto", "delayed", "boot", "system"):
             # MSDTC is demand-start (manual) on several Windows Server versions: stopped is then normal, as
-            # for COMSysApp. Only an automatic MSDTC that is not running failed to start (issue 9 item 9).
+            # for COMSysApp. Only an automatic MSDTC that is not running failed to start.
             problems.append(f"MSDTC is {state or 'in an unknown state'} although it starts automatically")
     if com is not None:
         state = com.get("state")

@@ -53,7 +53,6 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
 
 ERROR_CODE = "ExtensionConfigParsingFailure"
 DEFAULT_SDDL = "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)"
-MACHINEKEYS_SUFFIX = "\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
 CERT_STORE = "LocalMachine\\My"
 EXTENSION_CERT_NAMES = ("Windows Azure Service Management for Extensions", "Windows Azure CRP Certificate Generator")
 SYSTEM_SID = "S-1-5-18"

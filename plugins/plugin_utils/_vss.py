@@ -72,7 +72,7 @@ def _value(line: str) -> str | None:
     return line[match.end() :].strip()
 
 
-# Lines are classified by their content, never by labels or separators (issue 9 item 7): inside
+# Lines are classified by their content, never by labels or separators: inside
 # Ansible's exec wrapper PowerShell decodes native output as UTF-8, so vssadmin output in the OEM code
 # page (cp950, cp932, cp850...) arrives with every non-ASCII byte turned into U+FFFD: the localized
 # labels and even the full-width colon are lost, while the writer names, the {GUID}s and the [n]
@@ -307,7 +307,7 @@ def normalize_extra_map(extra_map) -> list[dict]:
             raise ValueError(f"{where} needs 'name' or 'writer_id'")
         disruptive = entry.get("disruptive")
         if disruptive is None:
-            # issue 10 item 12: a service we know nothing about is disruptive unless the user says otherwise
+            # a service we know nothing about is disruptive unless the user says otherwise
             disruptive = _BUILTIN_DISRUPTIVE.get(service.strip().lower(), True)
         rows.append(
             {
@@ -449,7 +449,7 @@ def _finding(status: str, detail: str, fix: str = "", actions=None) -> dict:
 
 
 def _hold_for_running_backup(probe, writers, plan, options) -> None:
-    """Never restart in the middle of a backup (issue 9 item 3; one rule with the agent fix,
+    """Never restart in the middle of a backup (one rule with the agent fix,
     ``_backup_activity``): while the VMSnapshot extension is transitioning no restart is allowed; a
     writer in states 2-5 is a snapshot in progress, restarted only once it persisted across probes
     ``waiting_recheck`` seconds apart (``persisting_writers``, found by the action plugin)."""

@@ -64,7 +64,7 @@ catch {
 """
 
 SECTIONS["services"] = r"""# section: services
-# Services without WMI (issue 9): a broken WMI repository (0x80041010) or a disabled Winmgmt made
+# Services without WMI: a broken WMI repository (0x80041010) or a disabled Winmgmt made
 # Get-CimInstance Win32_Service return nothing under SilentlyContinue. The list comes from the
 # Service Control Manager (Get-Service, -ErrorAction Stop: no list is an error, never "no services"),
 # the configuration from HKLM\SYSTEM\CurrentControlSet\Services\<name> (Start, DelayedAutostart,
@@ -321,7 +321,7 @@ catch {
 SECTIONS["resources"] = r"""# section: resources
 # One sample: Win32_Processor.LoadPercentage (averaged over CPUs) and used physical memory.
 try {
-    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 % (issue 9 item 11)
+    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 %
     $cpuLoads = @(Get-CimInstance -ClassName Win32_Processor -ErrorAction Stop |
         Where-Object { $null -ne $_.LoadPercentage } | ForEach-Object { [double]$_.LoadPercentage })
     $osInfo = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
@@ -417,7 +417,7 @@ try {
     $mkPath = Join-Path $env:SystemDrive 'ProgramData\Microsoft\Crypto\RSA\MachineKeys'
     $mkExists = Test-Path -LiteralPath $mkPath -PathType Container
     $mkSddl = $null
-    # -ErrorAction Stop: access denied is a section error, never an empty SDDL (issue 9 item 11)
+    # -ErrorAction Stop: access denied is a section error, never an empty SDDL
     if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath -ErrorAction Stop).Sddl }
     $probe['machinekeys_acl'] = [PSCustomObject]@{ path = [string]$mkPath; exists = [bool]$mkExists; sddl = $mkSddl }
 }

@@ -1,4 +1,4 @@
-"""The collection as a newcomer gets it (issue 12 items 5, 7, 8).
+"""The collection as a newcomer gets it.
 
 - README's Install commands, run as written from a copy of the checkout's tracked files, build the
   tarball and install it into a clean collections path (no network: ansible.windows comes with the

@@ -82,7 +82,7 @@ def test_com_disabled_comsysapp_is_fixed_without_opt_in():
 
 
 def test_com_demand_start_msdtc_stopped_passes():
-    # issue 9 item 9: MSDTC is demand-start on several Windows Server versions
+    # MSDTC is demand-start on several Windows Server versions
     assert evaluate_com(_services(dtc={"state": "stopped", "start_mode": "manual"}))["status"] == "pass"
     disabled = evaluate_com(_services(dtc={"state": "stopped", "start_mode": "disabled"}))
     assert disabled["status"] == "fail" and "MSDTC is disabled" in disabled["detail"]
@@ -238,7 +238,7 @@ def test_bitlocker_opt_ins_need_a_password_and_never_show_it():
 
 
 def test_bitlocker_off_refused_where_azure_disk_encryption_manages_the_volume():
-    # issue 9 item 10: ADE volumes are decrypted through Azure, never on the guest; unknown = refused
+    # ADE volumes are decrypted through Azure, never on the guest; unknown = refused
     options = {"decrypt": True, "recovery_passwords": {"D:": PASSWORD}}
     for probe in (_bl(LOCKED, ade=True), {"bitlocker": {"available": True, "volumes": [LOCKED]}}):
         off = evaluate_bitlocker(probe, options)["actions"][1]

@@ -1,4 +1,4 @@
-"""Issue 9 rule, across every Windows fix: no state-changing step is ever planned from a probe section
+"""The probe-section rule, across every Windows fix: no state-changing step is ever planned from a probe section
 that is missing, errored or implausibly empty; the finding is ``error``."""
 
 from __future__ import annotations

@@ -300,7 +300,7 @@ def test_extra_map_disruptive_defaults_from_builtin():
     assert row["disruptive"] is True
     (row,) = normalize_extra_map([{"name": "x", "service": "CryptSvc"}])
     assert row["disruptive"] is False
-    # a service the built-in map does not know is disruptive unless the user says otherwise (issue 10 item 12)
+    # a service the built-in map does not know is disruptive unless the user says otherwise
     (row,) = normalize_extra_map([{"name": "x", "service": "Schedule"}])
     assert row["disruptive"] is True
     (row,) = normalize_extra_map([{"name": "x", "service": "Schedule", "disruptive": False}])
@@ -527,7 +527,7 @@ def test_property_round_trip(writers, sep, newline):
 
 @pytest.mark.parametrize(("locale", "codepage"), [("zh-TW", "cp950"), ("ja-JP", "cp932"), ("fr-FR", "cp850")])
 def test_oem_code_page_read_as_utf8_still_parses(locale, codepage):
-    # issue 9 item 7: vssadmin in the OEM code page, decoded as UTF-8 by PowerShell in Ansible's exec wrapper
+    # vssadmin in the OEM code page, decoded as UTF-8 by PowerShell in Ansible's exec wrapper
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import vssadmin
 
     writers = [
@@ -547,7 +547,7 @@ def test_oem_code_page_read_as_utf8_still_parses(locale, codepage):
 
 
 def test_parse_error_does_not_echo_a_huge_line():
-    # issue 10 item 11: a whole bad line (1 MB) must not end up in the error message
+    # a whole bad line (1 MB) must not end up in the error message
     with pytest.raises(VssParseError) as info:
         parse_vss_writers("   Writer Id: {e8132975-6f93-4464-a53e-1050253ae220}" + "x" * 1_000_000)
     assert len(str(info.value)) < 400 and "characters)" in str(info.value)

@@ -225,7 +225,7 @@ def test_installer_unregistered_service_and_options():
 
 
 def test_dotnet_round_trip_timestamps_and_unparsable_vssadmin():
-    # issue 9 item 11: .NET 'o' has 7 fractional digits (fromisoformat rejects them before 3.11);
+    # .NET 'o' has 7 fractional digits (fromisoformat rejects them before 3.11);
     # a VssParseError must not escape as a traceback: an unreadable vssadmin counts as "maybe busy"
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import parse_dotnet_utc
 
