@@ -498,25 +498,25 @@ def mangled(draw):
     return newline.join(lines), writers
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mangled())
-def test_property_mangled_output_parses_exactly_or_raises(sample):
-    text, _writers = sample
+def _parses_exactly_or_raises(text):
     try:
         result = parse_vss_writers(text)
     except VssParseError:
         return
     _check(text, result)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mangled())
+def test_property_mangled_output_parses_exactly_or_raises(sample):
+    text, _writers = sample
+    _parses_exactly_or_raises(text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400))
 def test_property_random_text_never_crashes(text):
-    try:
-        result = parse_vss_writers(text)
-    except VssParseError:
-        return
-    _check(text, result)
+    _parses_exactly_or_raises(text)
 
 
 @settings(max_examples=200, deadline=None)
