@@ -12,7 +12,7 @@ options:
   apply:
     description:
       - Set the values that differ.
-      - When V(false) the module only reports what it would set (RV(not_allowed)) and changes nothing.
+      - When V(false) the module only reports what it would set (C(not_allowed) in the result) and changes nothing.
     type: bool
     default: true
 attributes:
