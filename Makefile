@@ -18,14 +18,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup venv deps demo bench test test-compat units integration molecule sanity lint fmt constraints docs clean hostile
 
-help:
-	@echo "make demo   - scan, remediate and re-scan the built-in demo fleet"
-	@echo "make test   - run every test (sanity, lint, unit, integration, molecule)"
-	@echo "make bench  - scan and remediate 60 simulated Windows hosts (HOSTS=1000 for more) over winsim and WinRM, print the cost"
+help: ## list every target (this text)
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: venv deps $(COLL) build/sdk-newest/.stamp $(AZURE_VENV)/.stamp build/upstream/waagent/.unpacked
+setup: venv deps $(COLL) build/sdk-newest/.stamp $(AZURE_VENV)/.stamp build/upstream/waagent/.unpacked ## build .venv, .venv-azure, apt packages, the collection link and ansible-test's offline bootstrap, the unpacked waagent package
 
-venv: $(VENV)/.stamp
+venv: $(VENV)/.stamp ## build .venv from the pinned constraints only
 
 $(VENV)/.stamp: requirements/requirements.in $(CONSTRAINTS)
 	@echo "== .venv with $(PYTHON) ($(PYMINOR)), constraints $(CONSTRAINTS)"
@@ -34,7 +32,7 @@ $(VENV)/.stamp: requirements/requirements.in $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/requirements.in -c $(CONSTRAINTS)
 	touch $@
 
-deps:
+deps: ## install the apt packages of APT_PACKAGES (root) and bootstrap ansible-test offline
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "== apt-get install$$missing"; \
@@ -70,34 +68,34 @@ $(COLL):
 	mkdir -p $(dir $(COLL))
 	ln -sfn ../../.. $(COLL)
 
-demo: setup
+demo: setup ## scan, remediate and re-scan the built-in demo fleet
 	$(BIN)/python tools/demo.py
 
-bench: setup
+bench: setup ## scan and remediate 60 simulated Windows hosts (HOSTS=1000 for more) over winsim and WinRM, print the cost
 	$(BIN)/python tools/bench.py --hosts $(or $(HOSTS),60)
 
 # every Windows fix x every simulator fault mode (tools/hostile.py); last line: hostile: N cases, 0 unsafe
-hostile: setup
+hostile: setup ## every Windows fix x every simulator fault mode; last line: hostile: N cases, 0 unsafe
 	$(BIN)/python tools/hostile.py
 
-units: setup
+units: setup ## unit tests (pytest tests/unit)
 	$(BIN)/python -m pytest -q -n 2 tests/unit
 
-integration: setup
+integration: setup ## playbook-level tests (pytest tests/integration)
 	$(BIN)/python -m pytest -q tests/integration
 
-molecule: setup
+molecule: setup ## every molecule scenario
 	$(BIN)/molecule test --all
 
-sanity: setup
+sanity: setup ## ansible-test sanity on a copy of the collection
 	tools/run-sanity
 
-lint: setup
+lint: setup ## ruff check + format check, ansible-lint --profile production
 	$(BIN)/ruff check plugins tests tools
 	$(BIN)/ruff format --check plugins tests tools
 	$(BIN)/ansible-lint --profile production
 
-test: setup
+test: setup ## run every test (sanity, lint, molecule, unit, integration, hostile)
 	tools/run-sanity
 	$(MAKE) --no-print-directory lint
 	$(BIN)/molecule test --all
@@ -116,16 +114,19 @@ $(COMPAT_VENV)/.stamp: requirements/requirements.in requirements/constraints-py3
 	$(COMPAT_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/requirements.in -c requirements/constraints-py3.11.txt
 	touch $@
 
-test-compat: setup $(COMPAT_VENV)/.stamp
+test-compat: setup $(COMPAT_VENV)/.stamp ## unit and integration tests on Python 3.11 / ansible-core 2.19
 	$(COMPAT_VENV)/bin/ansible --version | head -1
 	$(COMPAT_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration
 
-fmt: setup
+docs: venv ## regenerate docs/error-codes/ and the README table from the catalog (tools/gen_docs.py)
+	$(BIN)/python tools/gen_docs.py
+
+fmt: setup ## ruff format and ruff check --fix
 	$(BIN)/ruff format plugins tests tools
 	$(BIN)/ruff check --fix plugins tests tools
 
-constraints:
+constraints: ## re-pin requirements/constraints-py3.x.txt from .venv
 	$(BIN)/python -m pip freeze --exclude-editable > $(CONSTRAINTS)
 
-clean:
+clean: ## remove .venv, .collections, build/, test output and reports
 	rm -rf $(VENV) .collections build tests/output reports

@@ -7,18 +7,18 @@ function (finding + plan from a probe).
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import evaluate_bitlocker
-from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
-from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import evaluate_machinekeys
-from ansible_collections.vmbackup.azure.plugins.module_utils._probe_sections import MAY_BE_EMPTY
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import evaluate_bitlocker
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import evaluate_machinekeys
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import MAY_BE_EMPTY
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import (
     evaluate_bcdr_agent_keys,
     evaluate_bcdr_vss_copy_backup,
     evaluate_dotnet_strong_crypto,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import evaluate_vss
-from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import evaluator_for
-from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import evaluate_vss
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import evaluator_for
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
 
 AGENT_MSI = "C:\\Install\\WindowsAzureVmAgent.msi"
 PASSWORD = "111111-222222-333333-444444-555555-666666-000011-123453"

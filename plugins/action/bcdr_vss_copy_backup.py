@@ -8,7 +8,7 @@ Probe -> plan -> ansible.windows.win_regedit per differing value: plugins/plugin
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import assess_bcdr_vss_copy_backup
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import assess_bcdr_vss_copy_backup
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry_fix import APPLY_OPTION, RegistryFixAction
 
 

@@ -6,13 +6,13 @@ Probe ``Get-BitLockerVolume`` (read-only), plan with the scan's evaluator (``_bi
 then - only on opt-in - ``Unlock-BitLocker`` / ``Disable-BitLocker`` in the small scripts of
 ``plugins/plugin_utils/_windows_scripts.py`` through ``ansible.windows.win_powershell``: the recovery
 password is a script parameter (``_ansible_no_log``, result scrubbed), never on a process command
-line (issue 9 item 10; docs/architecture.md). ``Disable-BitLocker`` is refused where Azure Disk
+line (docs/architecture.md). ``Disable-BitLocker`` is refused where Azure Disk
 Encryption manages the volumes (decrypt through Azure).
 """
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import (
     RecoveryPasswordError,
     assess_bitlocker,
     is_locked,

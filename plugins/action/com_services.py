@@ -10,9 +10,10 @@ resort only, ``ansible.windows.win_command`` ``msdtc -uninstall`` / ``msdtc -ins
 from __future__ import annotations
 
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._com import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import (
     COMSYSAPP,
     MSDTC,
+    REINSTALL_COMMANDS,
     assess_com,
 )
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix import ResultError, SecurityFixAction
@@ -69,7 +70,7 @@ class ActionModule(SecurityFixAction):
         if action == "start_service":
             return self._win_service(task_vars, name=name, state="started")
         if action == "install_msdtc":
-            return self.module("ansible.windows.win_command", {"argv": ["msdtc", "-install"]}, task_vars)
+            return self.module("ansible.windows.win_command", {"argv": list(REINSTALL_COMMANDS[1])}, task_vars)
         raise ResultError(f"unknown step {action}")  # pragma: no cover - the plan only has the above
 
     def _reinstall(self, task_vars, out) -> None:
@@ -80,8 +81,7 @@ class ActionModule(SecurityFixAction):
                 "ansible.windows.win_service",
                 {"name": MSDTC, "state": "stopped", "force_dependent_services": True},
             ),
-            ("msdtc -uninstall", "ansible.windows.win_command", {"argv": ["msdtc", "-uninstall"]}),
-            ("msdtc -install", "ansible.windows.win_command", {"argv": ["msdtc", "-install"]}),
+            *((" ".join(argv), "ansible.windows.win_command", {"argv": list(argv)}) for argv in REINSTALL_COMMANDS),
             ("start MSDTC", "ansible.windows.win_service", {"name": MSDTC, "state": "started"}),
             ("start COMSysApp", "ansible.windows.win_service", {"name": COMSYSAPP, "state": "started"}),
         ]

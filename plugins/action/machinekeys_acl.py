@@ -9,7 +9,7 @@ evaluator (``_machinekeys.py``), then drive ``ansible.windows.win_owner``,
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import (
     DEFAULT_SDDL,
     assess_machinekeys,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import (
     STABLE,
     assess_vss,
     normalize_extra_map,

@@ -10,13 +10,13 @@ ansible.windows.win_service (start, or restart a stuck agent). The remote module
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError, display
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import (
     AGENT_CODES,
     MIN_VERSION,
     assess_agent,
     validate_options,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError, display
 
 ARGUMENT_SPEC = {
     "error_code": {"type": "str", "default": "VmAgentNotRunning", "choices": list(AGENT_CODES)},

@@ -12,12 +12,12 @@ plugin does not send it then and reports that it would run.
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import (
     DEFAULT_PRODUCT_ID,
     assess_installer,
     validate_options,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError
 
 ARGUMENT_SPEC = {
     "msiserver_manual": {"type": "bool", "default": True},

@@ -1,18 +1,18 @@
-# Copyright: vmbackup.azure contributors
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """snapshot_extension_plan filter: what to do about a VM's Azure Backup snapshot extension (control plane)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import ControlError
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, inventory_identities
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import ControlError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import (
     control_plane_findings as _control_plane_findings,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._control import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import (
     snapshot_extension_plan as _snapshot_extension_plan,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._jobs import JobsError, inventory_identities
 
 # Documented in snapshot_extension_plan.yml and control_plane_findings.yml.
 

@@ -1,4 +1,4 @@
-# Copyright: vmbackup.azure contributors
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """guest_os filter: Windows or Linux, told from a host's connection variables (no remote call)."""
 

@@ -64,10 +64,10 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError  # noqa: E402 - documentation first, as filter plugins do
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (  # noqa: E402
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import (  # noqa: E402
     VssParseError,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (  # noqa: E402
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import (  # noqa: E402
     parse_vss_writers as _parse,
 )
 

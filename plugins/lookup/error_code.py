@@ -1,4 +1,4 @@
-# Copyright: vmbackup.azure contributors
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations

@@ -3,16 +3,14 @@
 """Azure Resource Manager list paging and failure wording (internal helper, pure Python).
 
 Why not ``azure.azcollection.azure_rm_resource_info`` for a paged list: its loop (azure.azcollection
-3.21.0 ansible_collections/azure/azcollection/plugins/modules/azure_rm_resource_info.py,
-``exec_module``: ``query_parameters['skiptoken'] =
+3.21.0 azure/azcollection/plugins/modules/azure_rm_resource_info.py, ``exec_module``: ``query_parameters['skiptoken'] =
 skiptoken`` with ``skiptoken = response.get('nextLink')``) sends the whole ``nextLink`` URL again as a
 ``skiptoken`` query parameter of the first URL -- the first URL's ``$filter`` plus the one inside the
 link, and a parameter Recovery Services does not read (its link carries ``$skipToken``), so a service
 that answers the first page again makes it loop. ARM's paging contract is to GET the ``nextLink`` as
 it is (azure-mgmt-recoveryservicesbackup's ``JobsOperations.list`` does exactly that with
 ``next_link``). Its GenericRestClient also builds its PipelineClient from a bare azure.core
-``Configuration`` (ansible_collections/azure/azcollection/plugins/module_utils/azure_rm_common_rest.py),
-which has no retry policy, so a 429
+``Configuration`` (azure/azcollection/plugins/module_utils/azure_rm_common_rest.py), which has no retry policy, so a 429
 is not retried: :func:`list_pages` waits the ``Retry-After`` itself, a bounded number of times.
 """
 

@@ -38,7 +38,6 @@ import time
 EXTENSION_GLOB = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux-*"
 DEFAULT_THRESHOLD = 90
 STATUS_MAX_BYTES = 1024 * 1024
-_DHCP_WORDS = ("dhcp", "auto", "yes", "ipv4", "true")
 
 
 def _read(path, default=None, limit=None):

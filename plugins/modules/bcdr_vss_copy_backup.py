@@ -31,30 +31,13 @@ options:
         the detection misses).
     type: bool
     default: true
-  apply:
-    description:
-      - Set the values that differ.
-      - When V(false) the module only reports what it would set (RV(not_allowed)) and changes nothing.
-    type: bool
-    default: true
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vmbackup.azure.registry_fix
   - vmbackup.azure.windows_fix
-attributes:
-  check_mode:
-    support: full
-    details: >-
-      The probe runs in check mode; each value is passed to M(ansible.windows.win_regedit), which reports
-      the change and writes nothing in check mode.
-  diff_mode:
-    support: full
-    details: Shows each value that changes, before and after.
 notes:
   - The backup extension reads the value when it takes the next snapshot; nothing is restarted.
-seealso:
-  - module: ansible.windows.win_regedit
-  - module: ansible.windows.win_powershell
 author:
   - vmbackup.azure contributors (@vmbackup)
 """
@@ -67,28 +50,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 extends_documentation_fragment:
+- vmbackup.azure.registry_fix
 - vmbackup.azure.windows_fix
 finding:
   description: The SqlServerSnapshotDelay finding before any change, as the scan reports it.
   returned: always
   type: dict
-before:
-  description: What the fix reads before any change (fix-specific shape, see below).
-  returned: success
-  type: raw
-after:
-  description: 'The same after the fix: probed again when O(verify=true), else (and in check mode) predicted, see
-    C(after_predicted).'
-  returned: success
-  type: raw
 actions:
-  description:
-  - The state-changing steps that ran (or would run, in check mode), in order.
-  - 'For this fix: The values set (in check mode, that would be set), each with its value before. C(current) is
-    V(null) when the value (or its key) did not exist.'
-  returned: success
-  type: list
-  elements: dict
   sample:
   - path: HKLM:\SOFTWARE\Microsoft\BCDRAGENT
     name: USEVSSCOPYBACKUP
@@ -98,21 +66,4 @@ actions:
       type: dword
       data: 1
     reason: wrong type
-not_allowed:
-  description: Values that differ but were not set because O(apply=false).
-  returned: success
-  type: list
-  elements: dict
-detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
-  contains:
-    changed_keys:
-      description: The registry keys in which a value was set (in check mode, would be set).
-      returned: success
-      type: list
-      elements: str
-      sample:
-      - HKLM:\SOFTWARE\Microsoft\BCDRAGENT
 """

@@ -116,9 +116,6 @@ not_allowed:
   type: list
   elements: dict
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     unlocked:
       description: Volumes unlocked (in check mode, that would be unlocked).

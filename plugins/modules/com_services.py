@@ -130,9 +130,6 @@ not_allowed:
   type: list
   elements: dict
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     reinstalled:
       description: Whether the last resort (MSDTC reinstall) ran.

@@ -114,9 +114,6 @@ not_allowed:
   type: list
   elements: dict
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     path:
       description: The MachineKeys directory.

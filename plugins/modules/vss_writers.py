@@ -213,9 +213,6 @@ not_allowed:
     disruptive: true
     reason: 'disruptive service: restarted only when listed in allowed_services'
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     unmapped_writers:
       description: Writers that are not stable and have no trusted service row (reported, never guessed).

@@ -129,9 +129,6 @@ not_allowed:
   type: list
   elements: dict
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     reboot_required:
       description: The agent MSI asked for a reboot (return code 3010).

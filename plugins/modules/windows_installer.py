@@ -113,9 +113,6 @@ not_allowed:
   type: list
   elements: dict
 detail:
-  description: What is specific to this fix.
-  returned: success
-  type: dict
   contains:
     would_run:
       description: Commands that would run (check mode only; win_command is skipped in check mode).

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._bitlocker import evaluate_bitlocker
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
-from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
 from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
     CONDITION_OPTIONS,
     evaluate_backup_events,
@@ -30,18 +28,20 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions i
     evaluate_linux_extension_status,
     evaluate_linux_resources,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import evaluate_machinekeys
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import evaluate_secpolicy
+from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import evaluate_vmbackup_conf
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import evaluate_bitlocker
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import evaluate_machinekeys
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import (
     evaluate_bcdr_agent_keys,
     evaluate_bcdr_vss_copy_backup,
     evaluate_dotnet_strong_crypto,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import evaluate_secpolicy
-from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import evaluate_vmbackup_conf
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import evaluate_vss
-from ansible_collections.vmbackup.azure.plugins.module_utils._winagent import AGENT_CODES, evaluator_for
-from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import ROLES_DIR, role_vars
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import evaluate_vss
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import AGENT_CODES, evaluator_for
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
 
 # error code -> (os family the check runs on, evaluator(gathered facts, options) -> finding)
 CHECKS: dict[str, tuple[str, object]] = {
@@ -55,7 +55,7 @@ CHECKS: dict[str, tuple[str, object]] = {
     "ExtensionSnapshotFailedCOM": ("windows", evaluate_com),
     "ExtensionConfigParsingFailure": ("windows", evaluate_machinekeys),
     "ExtensionSnapshotBitlockerError": ("windows", evaluate_bitlocker),
-    # one agent check, four codes (plugins/module_utils/_winagent.py); Linux: register_check(code, "linux", ...)
+    # one agent check, four codes (plugins/plugin_utils/_winagent.py); Linux: register_check(code, "linux", ...)
     **{code: ("windows", evaluator_for(code)) for code in AGENT_CODES},
     # report-only conditions (plugins/module_utils/_conditions.py)
     "GuestDhcpDisabled": ("windows", evaluate_dhcp),
@@ -108,7 +108,7 @@ def register_check(code: str, family: str, evaluator) -> None:
     CHECKS[code] = current if len(current) > 1 else (family, evaluator)
 
 
-# Linux evaluators (issue 4): vmbackup.conf, the Azure Linux agent (four codes), report-only conditions.
+# Linux evaluators: vmbackup.conf, the Azure Linux agent (four codes), report-only conditions.
 register_check("ExtensionFailedSnapshotLimitReachedError", "linux", evaluate_vmbackup_conf)
 for _code in LINUX_AGENT_CODES:
     register_check(_code, "linux", linux_agent_evaluator(_code))

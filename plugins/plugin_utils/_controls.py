@@ -26,7 +26,6 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import all
 
 DISABLED_LIST_VAR = "vmbackup_disabled_codes"
 DISABLE_VAR_PREFIX = "vmbackup_disable_"
-WAIVERS_VAR = "vmbackup_waivers"
 _WAIVERS_RE = re.compile(r"^vmbackup_waivers(_[A-Za-z0-9_]+)?$")
 _WAIVER_KEYS = {"code", "reason", "until"}
 

@@ -4,7 +4,7 @@
 
 Read -> decide -> act, as ansible.windows' action plugins do: one read-only win_powershell probe
 (runs in check mode too), the plan in Python on the controller with the same ``assess_*`` function
-the scan's evaluator uses (plugins/module_utils/_registry.py), then one ``ansible.windows.win_regedit``
+the scan's evaluator uses (plugins/plugin_utils/_registry.py), then one ``ansible.windows.win_regedit``
 per value that differs. The remote module owns check mode (it reports the change and writes
 nothing); this plugin has no side effect of its own. A subclass sets ``ARGUMENT_SPEC`` and ``ASSESS``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import value_text
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import value_text
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_fix import ResultError, WindowsFixAction
 
 display = Display()

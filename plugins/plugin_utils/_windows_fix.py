@@ -9,7 +9,7 @@ validate -> probe -> assess -> allowed steps -> re-probe to verify, diff, scrubb
 - probe: the gathered ``probe`` given by the caller (remediate.yml: the scan's, no remote read) or one
   run of the read-only probe with only the sections the fix plans from (``PROBE_SECTIONS``), with the
   scan's script parameters. The evaluators refuse a missing, errored or implausibly empty section
-  (``module_utils/_probe_sections.py``): an ``error`` finding, never a plan;
+  (``plugin_utils/_probe_sections.py``): an ``error`` finding, never a plan;
 - assess / steps: the subclass's ``fix(task_vars, args)``, which calls :meth:`probe` (the first call
   answers with the given probe) and :meth:`verifying` before its re-probe;
 - one error path (``ResultError`` keeps what was learned), secrets scrubbed from every text

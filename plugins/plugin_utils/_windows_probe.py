@@ -10,7 +10,7 @@ probe contract). Every decision happens in Python on the controller; the script 
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import PROBE_DISCOVER, PROBE_KEYS, hklm_subpath
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import PROBE_DISCOVER, PROBE_KEYS, hklm_subpath
 
 PROBE_MARKER = "# vmbackup.azure:windows_probe"
 PROBE_NAME = "vmbackup.azure.windows_probe"
@@ -64,7 +64,7 @@ catch {
 """
 
 SECTIONS["services"] = r"""# section: services
-# Services without WMI (issue 9): a broken WMI repository (0x80041010) or a disabled Winmgmt made
+# Services without WMI: a broken WMI repository (0x80041010) or a disabled Winmgmt made
 # Get-CimInstance Win32_Service return nothing under SilentlyContinue. The list comes from the
 # Service Control Manager (Get-Service, -ErrorAction Stop: no list is an error, never "no services"),
 # the configuration from HKLM\SYSTEM\CurrentControlSet\Services\<name> (Start, DelayedAutostart,
@@ -133,7 +133,7 @@ def _ps_list(items) -> str:
     return "@(" + ", ".join("'" + str(item).replace("'", "''") + "'" for item in items) + ")"
 
 
-# Registry keys the checks need (plugins/module_utils/_registry.py PROBE_KEYS / PROBE_DISCOVER: add
+# Registry keys the checks need (plugins/plugin_utils/_registry.py PROBE_KEYS / PROBE_DISCOVER: add
 # keys there). Read through the .NET registry API in the 64-bit view whatever the bitness of the
 # PowerShell host, so "SOFTWARE\WOW6432Node\..." is the 32-bit view as win_regedit sees it from
 # 64-bit PowerShell. OpenSubKey(name) opens read-only. DWORDs come back as signed Int32; the
@@ -198,7 +198,7 @@ catch {
 )
 
 
-# Sections of the agent, installer and report-only checks (plugins/module_utils/_winagent.py,
+# Sections of the agent, installer and report-only checks (plugins/plugin_utils/_winagent.py,
 # _wininstaller.py, _conditions.py). Read-only: registry reads, file metadata and content,
 # CIM queries, DNS lookups of the names given in $AzureEndpointNames, the Application event log.
 SECTIONS["agent"] = r"""# section: agent
@@ -321,7 +321,7 @@ catch {
 SECTIONS["resources"] = r"""# section: resources
 # One sample: Win32_Processor.LoadPercentage (averaged over CPUs) and used physical memory.
 try {
-    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 % (issue 9 item 11)
+    # LoadPercentage is null when WMI has no sample yet: skipped, never read as 0 %
     $cpuLoads = @(Get-CimInstance -ClassName Win32_Processor -ErrorAction Stop |
         Where-Object { $null -ne $_.LoadPercentage } | ForEach-Object { [double]$_.LoadPercentage })
     $osInfo = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
@@ -410,14 +410,14 @@ catch {
 
 
 # Sections of ExtensionConfigParsingFailure and ExtensionSnapshotBitlockerError
-# (plugins/module_utils/_machinekeys.py, _bitlocker.py). Read-only: Get-Acl, the certificate
+# (plugins/plugin_utils/_machinekeys.py, _bitlocker.py). Read-only: Get-Acl, the certificate
 # provider, Get-BitLockerVolume (absent when the BitLocker feature is not installed).
 SECTIONS["machinekeys_acl"] = r"""# section: machinekeys_acl
 try {
     $mkPath = Join-Path $env:SystemDrive 'ProgramData\Microsoft\Crypto\RSA\MachineKeys'
     $mkExists = Test-Path -LiteralPath $mkPath -PathType Container
     $mkSddl = $null
-    # -ErrorAction Stop: access denied is a section error, never an empty SDDL (issue 9 item 11)
+    # -ErrorAction Stop: access denied is a section error, never an empty SDDL
     if ($mkExists) { $mkSddl = [string](Get-Acl -LiteralPath $mkPath -ErrorAction Stop).Sddl }
     $probe['machinekeys_acl'] = [PSCustomObject]@{ path = [string]$mkPath; exists = [bool]$mkExists; sddl = $mkSddl }
 }

@@ -1,4 +1,4 @@
-"""The AWX project of docs/examples/awx-project (issue 12 item 4).
+"""The AWX project of docs/examples/awx-project.
 
 - the wrapper playbooks pass ansible-lint --profile production (the old one-line wrapper failed name[play]);
 - copied into a project directory of its own, each wrapper runs the collection's playbook against a

@@ -1,4 +1,4 @@
-"""The vmbackup.conf and waagent.conf edits keep the file (issue 10 items 8, 9, 11).
+"""The vmbackup.conf and waagent.conf edits keep the file.
 
 The modules run through ansible-playbook (connection local) on files under the test's tmp dir:
 symlinks are followed (as lineinfile does), untouched lines keep their bytes and line endings,

@@ -235,7 +235,7 @@ def test_live_triage_pages_hosts_roles(arm, tmp_path):
     assert arm.deleted == []  # triage is check mode unless asked
 
 
-# ---- a failed vault query says what failed, without the secret (issue 10 item 11) ---------------------------
+# ---- a failed vault query says what failed, without the secret ---------------------------
 def _query_play(tmp_path, **args):
     task = {"vault_name": "rsv1", "vault_resource_group": "rg-backup", **args}
     return _play(

@@ -49,35 +49,30 @@ def codes_in(report_path):
     return {(h["host"], f["error_code"]) for h in report["hosts"] for f in h["findings"]}
 
 
-def test_remediate_tags_run_only_that_role_and_skip_tags_skip_it(fleet, tmp_path):
-    inventory, states = fleet
-    tagged = run_playbook(
+def _remediate_vss_tagged(inventory, flag, report):
+    """remediate.yml in check mode with ``flag`` (--tags / --skip-tags) naming the VSS code; its JSON output."""
+    proc = run_playbook(
         inventory,
         "playbooks/remediate.yml",
-        "--tags",
+        flag,
         VSS,
-        extra_vars={"vmbackup_report_path": str(tmp_path / "tags.json"), f"{VSS_ROLE}_restart": True},
+        extra_vars={"vmbackup_report_path": str(report), f"{VSS_ROLE}_restart": True},
         json_output=True,
         check=True,
     )
-    assert tagged.returncode == 0, tagged.stdout[-3000:]
-    ran = role_tasks(tagged.json)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return proc.json
+
+
+def test_remediate_tags_run_only_that_role_and_skip_tags_skip_it(fleet, tmp_path):
+    inventory, states = fleet
+    ran = role_tasks(_remediate_vss_tagged(inventory, "--tags", tmp_path / "tags.json"))
     assert ran, "no role task ran with --tags"
     assert {role for role, dummy in ran} == {f"vmbackup.azure.{VSS_ROLE}"}, ran
     assert any(f"{VSS} | PATCH |" in name for dummy, name in ran)
     assert {code for dummy, code in codes_in(tmp_path / "tags.json")} == {VSS}
 
-    skipped = run_playbook(
-        inventory,
-        "playbooks/remediate.yml",
-        "--skip-tags",
-        VSS,
-        extra_vars={"vmbackup_report_path": str(tmp_path / "skip.json"), f"{VSS_ROLE}_restart": True},
-        json_output=True,
-        check=True,
-    )
-    assert skipped.returncode == 0, skipped.stdout[-3000:]
-    ran = role_tasks(skipped.json)
+    ran = role_tasks(_remediate_vss_tagged(inventory, "--skip-tags", tmp_path / "skip.json"))
     assert f"vmbackup.azure.{VSS_ROLE}" not in {role for role, dummy in ran}
     assert ran, "--skip-tags of one code skipped the other roles too"
     codes = {code for dummy, code in codes_in(tmp_path / "skip.json")}

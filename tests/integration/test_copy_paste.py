@@ -1,4 +1,4 @@
-"""Copy-paste works (issue 12 item 7): every shell command of README.md and docs/guides/*.md runs.
+"""Copy-paste works: every shell command of README.md and docs/guides/*.md runs.
 
 Each fenced ``sh`` / ``console`` / ``bash`` block is split into commands (continuation lines and
 multi-line quotes joined, comments dropped). Every command either runs here -- from a scratch

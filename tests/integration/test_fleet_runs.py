@@ -1,4 +1,4 @@
-"""What CI and AWX rely on from the three playbooks (issue 12 items 1 and 3).
+"""What CI and AWX rely on from the three playbooks.
 
 - ``--limit`` (AWX's Limit field) narrows scan, remediate and triage *and their report* to the hosts
   it names: the report is still written, lists only those hosts, and hosts outside the limit are
@@ -151,7 +151,7 @@ def test_a_pattern_that_matches_no_host_fails_loudly(fleet, tmp_path):
     assert contacted(states) == set()
 
 
-# Issue 12 item 2: the scan reads a role's variables typed by the role's own argument spec, as the role does.
+# The scan reads a role's variables typed by the role's own argument spec, as the role does.
 RESTART = "extension_failed_vss_writer_in_bad_state_restart"
 ALLOWED = "extension_failed_vss_writer_in_bad_state_allowed_services"
 
@@ -219,7 +219,7 @@ def test_a_survey_multiple_select_list_is_read_as_the_role_reads_it(fleet, tmp_p
 
 
 def test_a_fix_that_failed_after_changing_something_is_an_error_and_the_run_exits_non_zero(sim_fleet, tmp_path):
-    """Issue 10 item 1: remediate vss_stuck_fr-FR.yml, restart opted in (CryptSvc restarts, the writer stays failed)."""
+    """Remediate vss_stuck_fr-FR.yml, restart opted in (CryptSvc restarts, the writer stays failed)."""
     inventory, states = sim_fleet({"win-fr": "vss_stuck_fr-FR.yml"})
     proc = run_playbook(
         inventory,
@@ -241,7 +241,7 @@ def test_a_fix_that_failed_after_changing_something_is_an_error_and_the_run_exit
     assert "<error" in (tmp_path / "vmbackup-remediate.junit.xml").read_text(encoding="utf-8")
 
 
-# Issue 10 items 5, 6, 11 at the playbook level.
+# Consent by spelling, no secret in a URL, clear answers: at the playbook level.
 def report_codes(path):
     with open(path, encoding="utf-8") as handle:
         host = json.load(handle)["hosts"][0]

@@ -2,7 +2,7 @@
 
 remediate.yml scans each host once (one remote execution), runs only the fix roles whose check fails
 there with a step the host's variables allow, hands them the scan's probe and verifies once at the
-end. Targets (issue 13): a clean host = 1 execution; a failing host = 2 + its state-changing module
+end. Targets: a clean host = 1 execution; a failing host = 2 + its state-changing module
 calls. Windows executions are counted from the simulator's execution log (one line per module run);
 Linux executions from the host's Python interpreter, wrapped to count its starts (every module run
 over SSH starts it once).

@@ -1,4 +1,4 @@
-"""Linux fixes of issue 4 on a real Debian chroot host (tools/linux_rootfs.py, community.general.chroot).
+"""The Linux fixes on a real Debian chroot host (tools/linux_rootfs.py, community.general.chroot).
 
 - ExtensionFailedSnapshotLimitReachedError: an unparsable /etc/azure/vmbackup.conf is refused and
   nothing is written (the fix itself, --check, --diff, the backup and idempotence:

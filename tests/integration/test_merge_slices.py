@@ -1,4 +1,4 @@
-"""A fleet scanned in 3 slices and merged gives the report of the fleet scanned at once (issue 12 item 9).
+"""A fleet scanned in 3 slices and merged gives the report of the fleet scanned at once.
 
 The slices are what AWX job slicing runs: the same scan on every third host (--limit), each writing
 its own report; playbooks/merge.yml merges them. JSON (apart from generated_at), JUnit XML and HTML

@@ -1,4 +1,4 @@
-"""The collection as a newcomer gets it (issue 12 items 5, 7, 8).
+"""The collection as a newcomer gets it.
 
 - README's Install commands, run as written from a copy of the checkout's tracked files, build the
   tarball and install it into a clean collections path (no network: ansible.windows comes with the
@@ -62,6 +62,9 @@ def test_the_tarball_ships_the_license_and_the_docs_but_not_the_checkout_config(
         names = set(tar.getnames())
     assert {"LICENSE", "docs/field-notes.md", "docs/fixes.md", "meta/runtime.yml"} <= names
     assert "ansible.cfg" not in names and not any(n.startswith(("tests/output", ".venv")) for n in names)
+    # development only (galaxy.yml build_ignore, docs/architecture.md): not shipped
+    dev = ("tools/", "tests/", "molecule/", ".ci/", "build/", "requirements/", "Makefile", "pyproject.toml")
+    assert not [n for n in names if n.startswith(dev)]
     with tarfile.open(tarball) as tar:
         license_text = tar.extractfile("LICENSE").read().decode()
     assert "GNU GENERAL PUBLIC LICENSE" in license_text and "Version 3" in license_text

@@ -231,7 +231,7 @@ def test_check_fix_idempotence_scan_and_absent(hosts, tmp_path):
         assert bad[name]["failed"] and bad[name]["msg"].startswith("fapolicyd_rule_file:"), bad[name]
     assert {name: linux_chroot.tree_state(root, WATCHED) for name, root in roots.items()} == before
 
-    # without consent (issue 10 item 12): nothing changes, and the scan says exactly what would be added
+    # without consent: nothing changes, and the scan says exactly what would be added
     unconsented = results(proc, "apply without consent")["secure"]
     assert not unconsented["changed"] and unconsented["finding"]["status"] == "fail"
     assert all(not a["allowed"] for a in unconsented["finding"]["actions"])
@@ -327,7 +327,7 @@ MARKER_PLAYBOOK = """
 
 
 def test_only_content_with_our_marker_is_touched(hosts, tmp_path):
-    """issue 10 item 10: a rules file we did not write, an override whose END marker is missing."""
+    """a rules file we did not write, an override whose END marker is missing."""
     inventory, roots = hosts
     secure = roots["secure"]
     foreign = "# the site's own rule\nallow perm=open all : dir=/opt/site/\n"

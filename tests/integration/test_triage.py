@@ -229,7 +229,7 @@ def test_the_vault_query_task_never_logs_its_arguments():
     with open(os.path.join(ROOT, PLAYBOOK), encoding="utf-8") as handle:
         plays = yaml.safe_load(handle)
     tasks = [t for t in plays[0]["tasks"] if "vmbackup.azure.backup_jobs_info" in t]
-    # no task-level no_log: its failure must say auth / network / not found (issue 10 item 11); the
+    # no task-level no_log: its failure must say auth / network / not found; the
     # credentials are no_log options of the module (azure.azcollection's common arguments)
     assert len(tasks) == 1 and "no_log" not in tasks[0]
     args = tasks[0]["vmbackup.azure.backup_jobs_info"]

@@ -348,27 +348,28 @@ def _env():
     return env
 
 
-def test_lookup_adhoc():
+def _run_ansible(name, *args):
+    """Run an ansible CLI from the repository root with its ansible.cfg; fail the test on a non-zero exit."""
     proc = subprocess.run(
-        [
-            _ansible_bin("ansible"),
-            "localhost",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-m",
-            "ansible.builtin.debug",
-            "-a",
-            "msg={{ lookup('vmbackup.azure.error_code', '380008') }}",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+        [_ansible_bin(name), *args], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_lookup_adhoc():
+    proc = _run_ansible(
+        "ansible",
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        "ansible.builtin.debug",
+        "-a",
+        "msg={{ lookup('vmbackup.azure.error_code', '380008') }}",
+    )
     result = json.loads(proc.stdout.split("=>", 1)[1])
     assert result["msg"]["code"] == "AzureVmOffline"
     assert result["msg"]["numeric_codes"] == [380008]
@@ -428,13 +429,5 @@ PLAYBOOK = r"""
 def test_plugins_in_a_playbook(tmp_path):
     playbook = tmp_path / "catalog.yml"
     playbook.write_text(PLAYBOOK.replace("EXPECTED_COUNT", str(len(cat.CATALOG))), encoding="utf-8")
-    proc = subprocess.run(
-        [_ansible_bin("ansible-playbook"), "-i", "localhost,", str(playbook)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _run_ansible("ansible-playbook", "-i", "localhost,", str(playbook))
     assert "failed=0" in proc.stdout

@@ -1,4 +1,4 @@
-"""Our own references resolve (issue 12 item 6).
+"""Our own references resolve.
 
 - every "field-notes §N" / "field notes section N" citation names a section of docs/field-notes.md;
 - every repository path a file cites (``docs/…``, ``roles/…``, ``plugins/…``, ``playbooks/…``,

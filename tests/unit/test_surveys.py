@@ -1,4 +1,4 @@
-"""AWX survey specs (issue 12 item 4): generated from the argument specs, current, valid, and every answer accepted.
+"""AWX survey specs: generated from the argument specs, current, valid, and every answer accepted.
 
 - docs/examples/awx-project/surveys/*.json are what tools/gen_surveys.py writes today;
 - each is a survey spec AWX accepts: name, description, spec[] of questions with a known type, a unique

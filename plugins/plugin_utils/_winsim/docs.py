@@ -124,7 +124,3 @@ def supports_check_mode(doc: ModuleDoc, source: str = "") -> bool:
     if source and _CHECK_MODE_RE.search(source):
         return _check_mode_in_source(source)
     return _check_mode_in_file(doc.source_path) if doc.source_path else False
-
-
-def return_keys(doc: ModuleDoc) -> set[str]:
-    return set(doc.returns)

@@ -3,7 +3,7 @@
 """The probe's ``registry`` section on a simulated host, from the state's ``registry`` section.
 
 The section's PowerShell is generated from ``PROBE_KEYS`` / ``PROBE_DISCOVER``
-(plugins/module_utils/_registry.py); this renderer reads the same lists, so it answers for exactly
+(plugins/plugin_utils/_registry.py); this renderer reads the same lists, so it answers for exactly
 the keys the script asks for. Shape: docs/architecture.md ("The Windows probe", registry).
 
 Assumptions (as the .NET registry API behaves, docs/simulator.md): a REG_DWORD / REG_QWORD comes back
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import PROBE_DISCOVER, PROBE_KEYS
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import PROBE_DISCOVER, PROBE_KEYS
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import faults, registry
 
 

@@ -94,17 +94,6 @@ def certificates_my(state) -> list[dict]:
     return out
 
 
-VOLUME_KEYS = (
-    "mount_point",
-    "volume_type",
-    "lock_status",
-    "volume_status",
-    "protection_status",
-    "encryption_percentage",
-    "key_protectors",
-)
-
-
 def bitlocker(state) -> dict:
     volumes = state.data.get("bitlocker_volumes")
     if volumes is None:

@@ -15,13 +15,13 @@ language) is said in docs/simulator.md.
 
 from __future__ import annotations
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._registry import normalize_data
-from ansible_collections.vmbackup.azure.plugins.module_utils._vss import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._capture import CAPTURE_NAME
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import normalize_data
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import (
     VssParseError,
     lookup_service,
     parse_vss_writers,
 )
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._capture import CAPTURE_NAME
 
 # Probe sections the state model renders itself once the replayed host was changed.
 MODELED = frozenset({"services", "vssadmin", "registry", "machinekeys_acl", "certificates_my", "bitlocker"})

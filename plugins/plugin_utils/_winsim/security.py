@@ -5,7 +5,7 @@
 ``manage-bde`` for ``win_command``.
 
 The ACL emulations work on ``acls[<path>].sddl`` (parsed and printed with
-``plugins/module_utils/_sddl.py``) and follow the installed module sources:
+``plugins/plugin_utils/_sddl.py``) and follow the installed module sources:
 
 - ``win_acl`` (Ansible.ModuleUtils.Legacy): resolves ``user`` (a SID string or a well-known English
   account name here; anything else fails "<user> is not a valid user or group on the host machine
@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
     FULL_CONTROL,
     SYNCHRONIZE,
     Ace,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._sddl import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
     account_name,
     account_sid,
     same_account,

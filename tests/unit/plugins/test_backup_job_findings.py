@@ -186,7 +186,7 @@ def test_known_and_unknown_codes_in_one_job():
     job = camel("j1", "web01", details=[{"errorCode": 123456}, {"errorCode": VSS}])
     result = backup_job_findings([job], INV)
     assert result["hosts"]["web01"]["codes"] == [VSS] and result["hosts"]["web01"]["error"] == ""
-    # issue 11 item 7a: a code the catalog knows is enough; the other number stays beside it
+    # a code the catalog knows is enough; the other number stays beside it
     assert result["unknown"] == []
     assert result["hosts"]["web01"]["job"]["unknown_codes"] == ["123456"]
     assert result["hosts"]["web01"]["job"]["error_numbers"] == [123456]
@@ -431,7 +431,7 @@ def test_live_query_arguments():
     args = backup_job_query({"name": "rsv-prod", "resource_group": "rg-backup"}, SUB)
     assert args["api_version"] == "2024-04-01"
     vault = "providers/Microsoft.RecoveryServices/vaults/rsv-prod/backupJobs"
-    # the filter is sent once as a parameter (backup_jobs_info); the url carries none (issue 11 item 7b)
+    # the filter is sent once as a parameter (backup_jobs_info); the url carries none
     assert args["url"] == f"/subscriptions/{SUB}/resourceGroups/rg-backup/{vault}"
     assert args["filter"] == "status eq 'Failed' and backupManagementType eq 'AzureIaasVM' and operation eq 'Backup'"
     other = backup_job_query(

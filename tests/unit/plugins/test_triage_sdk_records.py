@@ -1,4 +1,4 @@
-"""Triage on job records built with the Recovery Services SDK (issue 11 item 7).
+"""Triage on job records built with the Recovery Services SDK.
 
 Every record here comes out of azure-mgmt-recoveryservicesbackup's own models and serialiser
 (tests/sdk_records.py), once with the version azure.azcollection pins (9.1.0) and once with the newest

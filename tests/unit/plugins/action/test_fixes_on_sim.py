@@ -28,7 +28,7 @@ def _sddl(path):
 
 
 def test_win_acl_absent_is_remove_access_rule(tmp_path):
-    # issue 9 item 2: .NET RemoveAccessRule subtracts the rights from every overlapping ACE of that SID
+    # .NET RemoveAccessRule subtracts the rights from every overlapping ACE of that SID
     path = _copy(tmp_path, "machinekeys_everyone_inherit.yml")
     args = {"path": MK, "user": "S-1-1-0", "rights": "FullControl", "type": "allow", "state": "absent"}
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim import manifest, runner
@@ -65,7 +65,7 @@ def test_machinekeys_fix_given_the_scan_probe_keeps_the_default_entries_without_
 
 
 def test_no_secret_on_any_command_line(tmp_path):
-    # issue 9 item 10: a recovery password travels as a win_powershell parameter, never in a command
+    # a recovery password travels as a win_powershell parameter, never in a command
     password = "111111-222222-333333-444444-555555-666666-000011-123453"
     path = _copy(tmp_path, "bitlocker_locked_data.yml")
     result, host = run_fix("bitlocker_volumes", {"unlock": True, "recovery_passwords": {"D:": password}}, path)
@@ -90,7 +90,7 @@ def _probe_runs(host):
 
 
 def test_one_base_same_keys_given_probe_and_verify_false(tmp_path):
-    # issue 9 (one base class) + the gather-once contract: probe given -> no remote read; verify false ->
+    # the one base class + the gather-once contract: probe given -> no remote read; verify false ->
     # no re-probe; every fix returns the same keys
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._winsim.probe import probe_output
@@ -130,7 +130,7 @@ def test_a_given_probe_with_a_broken_section_is_an_error_not_a_plan(tmp_path):
 def test_hostile_table_catches_an_unsafe_fix(tmp_path, monkeypatch):
     # the hostile table is not theatre: a fix that plans from a missing section is reported UNSAFE
     import hostile
-    from ansible_collections.vmbackup.azure.plugins.module_utils import _com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils import _com
     from winfixes import FIXES
 
     com = next(f for f in FIXES if f["action"] == "com_services")

@@ -11,7 +11,7 @@ import importlib
 from unittest.mock import MagicMock
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils import _registry as reg
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _registry as reg
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
 
 NET64 = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework"

@@ -312,7 +312,7 @@ def test_force_dependent_services_passed_through():
 
 
 def test_writer_that_vanishes_after_its_restart_is_not_fixed():
-    # issue 9 item 5: a writer absent after its service restart has not re-registered: a failure at timeout
+    # a writer absent after its service restart has not re-registered: a failure at timeout
     result, host = run(
         {"restart": True, "settle_timeout": 0},
         [powershell_result(BROKEN), powershell_result([(REGISTRY, 1, "No error")])],
@@ -322,7 +322,7 @@ def test_writer_that_vanishes_after_its_restart_is_not_fixed():
 
 
 def test_writers_in_a_snapshot_are_not_restarted_unless_they_persist(monkeypatch):
-    # issue 9 item 3: states 2-5 are a snapshot in progress (Azure Backup's own included)
+    # states 2-5 are a snapshot in progress (Azure Backup's own included)
     waiting = [(SYSTEM, 5, "No error")]
     result, host = run({"restart": True}, [powershell_result(waiting)])
     assert not result.get("failed"), result.get("msg")

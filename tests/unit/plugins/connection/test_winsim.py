@@ -232,7 +232,7 @@ def _writers(text):
 
 def _parse(text):
     try:
-        from ansible_collections.vmbackup.azure.plugins.module_utils._vss import parse_vss_writers
+        from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import parse_vss_writers
     except ImportError:  # pragma: no cover - the shared parser is written by another issue
         return _writers(text)
     return parse_vss_writers(text)

@@ -1,4 +1,4 @@
-"""Fault modes of the Windows simulator (issue 9): the shapes real Windows produces when broken."""
+"""Fault modes of the Windows simulator: the shapes real Windows produces when broken."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_section_throws_records_the_section_error(host):
     assert "services" not in probe and probe["vssadmin"]["rc"] == 0
 
 
-# The services section as it was before issue 9 (WMI + ServiceController dependencies), kept here to
+# The services section as the probe read it with WMI (WMI + ServiceController dependencies), kept here to
 # prove the simulator reproduces what it did on a broken host.
 OLD_SERVICES = build_script(
     {
@@ -91,7 +91,7 @@ def _services_probe(path, script=None):
 
 
 def test_wmi_broken_no_longer_empties_the_services_section(host):
-    # issue 9 item 1: Get-CimInstance ... -ErrorAction SilentlyContinue on a broken WMI returned []
+    # Get-CimInstance ... -ErrorAction SilentlyContinue on a broken WMI returned []
     path = host("com_msdtc_wrong_account.yml", wmi_broken=True)
     assert _services_probe(path, OLD_SERVICES)["services"] == []  # what the old section read
     probe = _services_probe(path)
@@ -104,8 +104,8 @@ def test_wmi_broken_no_longer_empties_the_services_section(host):
 
 
 def test_the_old_empty_list_is_an_error_for_every_service_fix():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
-    from ansible_collections.vmbackup.azure.plugins.module_utils._wininstaller import evaluate_installer
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
 
     empty = {"services": [], "installer": {"vcredist_products": [], "snapshot_plugins": []}}
     findings = (evaluate_com(empty, {"reinstall_msdtc": True}), evaluate_installer(empty, {"reregister_msi": True}))
@@ -115,7 +115,7 @@ def test_the_old_empty_list_is_an_error_for_every_service_fix():
 
 
 def test_one_broken_service_does_not_hide_the_others(host):
-    # issue 9 item 8: a dependency that no longer exists threw in ServicesDependedOn for the whole section
+    # a dependency that no longer exists threw in ServicesDependedOn for the whole section
     with open(os.path.join(STATES, "com_msdtc_wrong_account.yml"), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     data["services"]["SQLWriter"]["dependencies"] = ["RemovedDriver"]
@@ -132,7 +132,7 @@ def test_one_broken_service_does_not_hide_the_others(host):
 
 
 def test_a_fix_never_plans_from_a_service_it_could_not_read(host):
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
 
     path = host("com_msdtc_wrong_account.yml", access_denied=["HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSDTC"])
     finding = evaluate_com(_services_probe(path), {"restart": True, "reinstall_msdtc": True})
@@ -140,9 +140,9 @@ def test_a_fix_never_plans_from_a_service_it_could_not_read(host):
 
 
 def test_localized_account_is_stored_localized_and_compared_by_sid(host):
-    # issue 9 item 6: win_service stores the localized NTAccount name (SCManager.cs Account setter);
+    # win_service stores the localized NTAccount name (SCManager.cs Account setter);
     # the probe resolves the SID on the host, so the COM check passes after one run on de-DE
-    from ansible_collections.vmbackup.azure.plugins.module_utils._com import evaluate_com
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
 
     with open(os.path.join(STATES, "com_msdtc_wrong_account.yml"), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
@@ -163,8 +163,8 @@ def test_localized_account_is_stored_localized_and_compared_by_sid(host):
 
 
 def test_acl_access_denied_is_a_section_error_not_an_empty_sddl(host):
-    # issue 9 item 11: Get-Acl's non-terminating error became an empty SDDL
-    from ansible_collections.vmbackup.azure.plugins.module_utils._machinekeys import evaluate_machinekeys
+    # Get-Acl's non-terminating error became an empty SDDL
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import evaluate_machinekeys
 
     mk = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
     probe = probe_from_result(probe_result(host("machinekeys_extra_principals.yml", access_denied=[mk]),
@@ -175,7 +175,7 @@ def test_acl_access_denied_is_a_section_error_not_an_empty_sddl(host):
 
 
 def test_probe_reads_fail_loudly_and_null_load_is_not_zero():
-    # issue 9 item 11: -ErrorAction Stop / -Encoding UTF8; a null LoadPercentage is skipped, not 0 %
+    # -ErrorAction Stop / -Encoding UTF8; a null LoadPercentage is skipped, not 0 %
     assert "Get-Acl -LiteralPath $mkPath -ErrorAction Stop" in SECTIONS["machinekeys_acl"]
     assert "-Raw -Encoding UTF8" in SECTIONS["extension_status"]
     assert "Where-Object { $null -ne $_.LoadPercentage }" in SECTIONS["resources"]

@@ -422,7 +422,7 @@ def test_describe_holders_limits():
     assert text.endswith("6 more")
 
 
-# --- mounting again, the pending-remount record (issue 10 items 2, 3, 11) -----------------------
+# --- mounting again, the pending-remount record -----------------------
 
 
 def test_remount_options_drop_kernel_state_flags_and_prefer_fstab():

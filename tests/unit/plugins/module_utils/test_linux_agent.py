@@ -110,7 +110,7 @@ def test_stopped_disabled_extensions_off_noexec():
 def test_provisioning_state_restart_is_opt_in_and_not_a_failure():
     finding = evaluate_agent(agent(), {}, "UserErrorVmProvisioningStateFailed")
     assert finding["status"] == "pass" and finding["actions"] == []
-    # a healthy agent is not restarted, even with restart: true (issue 10 item 7)
+    # a healthy agent is not restarted, even with restart: true
     finding = evaluate_agent(agent(), {"restart": True}, "UserErrorVmProvisioningStateFailed")
     assert finding["status"] == "pass" and finding["actions"] == []
     # one that is not running and not started by the fix (start: false) is
@@ -133,7 +133,7 @@ def test_bad_input():
         evaluate_agent(agent(), {}, "UserErrorFsFreezeFailed")
 
 
-# --- the module: restart only when something changed or the agent is not running (issue 10 item 7) ---
+# --- the module: restart only when something changed or the agent is not running ---
 
 
 class _Exit(Exception):

@@ -439,7 +439,7 @@ def test_missing_facts_is_error_and_evaluator_does_not_mutate_input():
     assert data == before
 
 
-# --- consent and markers (issue 10 items 10, 12) -------------------------------------------------
+# --- consent and markers -------------------------------------------------
 
 
 def test_relaxing_the_policy_is_opt_in_and_the_scan_says_what_it_would_add():

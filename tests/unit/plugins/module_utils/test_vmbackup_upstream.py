@@ -1,4 +1,4 @@
-"""vmbackup.conf against the Linux backup extension's own reading rules (issue 11 items 1, 3, 4, 5, 6).
+"""vmbackup.conf against the Linux backup extension's own reading rules.
 
 No registry ships the extension, so its rules are written down in docs/upstream/vmbackup-extension.md
 (Azure/azure-linux-extensions commit b7eecd4b, VMBackup/main, with file and line). ``extension_value``

@@ -1,4 +1,4 @@
-"""Issue 10 items 5, 6 and 11 (the parts owned by the fleet/report side): clear answers, no secret in a URL.
+"""Clear answers and no secret in a URL (the parts owned by the fleet/report side).
 
 - consent by spelling: vmbackup_disable_<Code> and vmbackup_disable_<snake_case> both switch a code off;
   an unknown vmbackup_disable_* is refused, naming the variable;

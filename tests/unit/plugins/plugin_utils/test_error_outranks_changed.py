@@ -1,4 +1,4 @@
-"""Issue 10 item 1: a fix that failed after it changed something is an error in every view of the report.
+"""A fix that failed after it changed something is an error in every view of the report.
 
 Reproduced on the simulator with remediate.yml on tests/sim/states/vss_stuck_fr-FR.yml and the restart
 opted in: CryptSvc is restarted (changed) and the writer stays failed (the fix fails).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils import _registry as reg
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _registry as reg
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     PROBE_DEPTH,
     PROBE_SCRIPT,

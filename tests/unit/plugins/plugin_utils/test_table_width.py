@@ -1,4 +1,4 @@
-"""The terminal table lines up by display width, in zh-TW too (issue 12 item 8).
+"""The terminal table lines up by display width, in zh-TW too.
 
 Each column must start at the same terminal column on every row, whatever the host names and texts
 hold: CJK (two columns each), combining accents and zero-width characters (none) -- localized

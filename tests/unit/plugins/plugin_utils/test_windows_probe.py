@@ -156,7 +156,7 @@ def test_probe_from_result_errors(result, match):
 
 
 def test_probe_from_result_real_win_powershell_failure_shape():
-    # issue 9 item 4: a script that throws comes back from win_powershell.ps1 with failed, no msg and
+    # a script that throws comes back from win_powershell.ps1 with failed, no msg and
     # error entries whose error_details is null (ansible.windows 3.x lines 1019-1044)
     result = {
         "changed": False,
