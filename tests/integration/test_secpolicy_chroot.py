@@ -243,7 +243,7 @@ def test_check_fix_idempotence_scan_and_absent(hosts, tmp_path):
 
     check = results(proc, "check mode")["secure"]
     scan = scan_finding(results(proc, "scan")["secure"])
-    assert check["changed"] and check["finding"]["status"] == "fail"
+    assert check["changed"] and check["finding"]["status"] == "fail", check["finding"]
     assert scan["status"] == "fail"
     # the scan and the fix in check mode agree (same evaluator, same gathered facts)
     assert scan["actions"] == check["finding"]["actions"]
