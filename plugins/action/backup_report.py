@@ -108,11 +108,8 @@ class ActionModule(ActionBase):
                 latest = scanned.get(entry.code) or {}
                 # Steps the fix was not allowed to take (no opt-in, unmapped writer, manual step) leave the cause
                 # in place by design: that is the scan's fail, not a failed fix.
-                # (VSS: a writer with no attributable service is reported, never guessed: detail.unmapped_writers.)
-                held_back = (
-                    outcome.get("not_allowed")
-                    or (outcome.get("detail") or {}).get("unmapped_writers")
-                    or any(not a.get("allowed", True) for a in (outcome.get("finding") or {}).get("actions") or [])
+                held_back = outcome.get("not_allowed") or any(
+                    not a.get("allowed", True) for a in (outcome.get("finding") or {}).get("actions") or []
                 )
                 if latest.get("status") in ("fail", "error") and outcome.get("changed") and not check and not held_back:
                     # The fix changed the host and the verify scan still finds the cause: the fix failed

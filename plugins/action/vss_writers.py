@@ -124,6 +124,17 @@ class ActionModule(WindowsFixAction):
             for a in plan["actions"]
             if not a["allowed"]
         ]
+        # A writer with no trusted service mapping is a restart not done too: reported, never guessed
+        # (field-notes section 4), so callers see the fix held it back rather than failed on it.
+        not_allowed += [
+            {
+                "service": None,
+                "writers": [w["name"]],
+                "disruptive": False,
+                "reason": "no trusted writer-to-service mapping: reported, never guessed",
+            }
+            for w in plan["unmapped"]
+        ]
         out.update(
             {
                 "writers_before": writers,

@@ -202,7 +202,9 @@ actions:
   sample:
   - CryptSvc
 not_allowed:
-  description: Restarts the plan wanted but that were not done, with the reason.
+  description:
+    - Restarts the plan wanted but that were not done, with the reason.
+    - A writer with no trusted service mapping is listed with C(service) null (reported, never guessed).
   returned: success
   type: list
   elements: dict

@@ -191,7 +191,13 @@ def plan_machinekeys(acl: dict, certificates: list | None, options: dict | None 
                 problems.append(f"missing entry {format_ace(ace)} ({describe_ace(ace)})")
             args = _win_acl_args(path, ace, "present")
             steps.append(
-                {"action": "add_ace", "module": "ansible.windows.win_acl", "args": args, "ace": format_ace(ace)}
+                {
+                    "action": "add_ace",
+                    "module": "ansible.windows.win_acl",
+                    "args": args,
+                    "ace": format_ace(ace),
+                    "readd": ace in dacl,  # present now, stripped by a removal of the same account
+                }
             )
 
     group_note = ""
@@ -248,10 +254,11 @@ def _step_text(step: dict) -> str:
     if step["action"] == "disable_inheritance":
         drops = f", dropping {len(step['drops'])} inherited entries" if step["drops"] else ""
         return f"disable inheritance (win_acl_inheritance state=absent{drops})"
-    verb = "remove" if step["action"] == "remove_ace" else "add"
+    verb = "remove" if step["action"] == "remove_ace" else "re-add" if step.get("readd") else "add"
     return (
         f"{verb} {step['ace']} (win_acl {args['type']} {format_sid(args['user'])} rights={args['rights']}"
         f" inherit={args['inherit']} propagation={args['propagation']} state={args['state']})"
+        + (", as removing an entry of the same account strips it (RemoveAccessRule)" if step.get("readd") else "")
     )
 
 

@@ -165,6 +165,22 @@ def test_machinekeys_plan_steps_and_opt_ins():
     assert add["user"] == "S-1-1-0" and add["inherit"] == "None" and add["state"] == "present"
 
 
+def test_machinekeys_plan_re_adds_a_default_entry_a_removal_strips():
+    # win_acl state=absent is .NET RemoveAccessRule: removing (A;OICI;FA;;;WD) also strips the default
+    # Everyone entry, so the plan adds it back after the removal, and says why.
+    finding = evaluate_machinekeys(
+        _mk("O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;OICI;FA;;;WD)(A;;FA;;;BA)"), {"reset_acl": True}
+    )
+    assert [a["action"] for a in finding["actions"]] == ["remove_ace", "add_ace"]
+    assert finding["actions"][1]["args"]["user"] == "S-1-1-0"
+    assert "re-add (A;;0x12019f;;;WD)" in finding["fix"] and "RemoveAccessRule" in finding["fix"]
+    # a removal of another account cannot strip a default entry: nothing is re-added
+    other = evaluate_machinekeys(
+        _mk("O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;OICI;FA;;;BU)(A;;FA;;;BA)"), {"reset_acl": True}
+    )
+    assert [a["action"] for a in other["actions"]] == ["remove_ace"]
+
+
 def test_machinekeys_entries_win_acl_cannot_match_are_manual():
     for ace in (
         "(A;;CCDCLC;;;BU)",
