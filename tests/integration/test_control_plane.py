@@ -13,26 +13,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
-import yaml
+from arm_helpers import AZURE_PYTHON, SUB, results, role_play, sdk_records, serve
+from arm_helpers import inventory as make_inventory
+from arm_helpers import play as make_play
 from conftest import ROOT, run_playbook
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import arm_endpoint  # noqa: E402
-import sdk_records  # noqa: E402
-
-AZURE_PYTHON = os.environ.get("VMBACKUP_TEST_AZURE_PYTHON") or os.path.join(ROOT, ".venv-azure", "bin", "python")
-SUB = sdk_records.SUB
 CODE = "ExtensionStuckInDeletionState"
 ROLE = "extension_stuck_in_deletion_state"
 VSS_MESSAGE = "Snapshot operation failed because VSS writers were in a bad state."
 STUCK_MESSAGE = "Extension state is not supportive to backup operation"
-
-if not os.path.exists(AZURE_PYTHON):  # no skip: a missing venv is a setup error, said plainly
-    raise RuntimeError(f"{AZURE_PYTHON} is missing: run `make setup` (it builds .venv-azure)")
 
 
 def _state():
@@ -62,60 +53,9 @@ def _state():
 
 @pytest.fixture
 def arm(monkeypatch):
-    endpoint = arm_endpoint.ArmEndpoint(_state()).start()
-    for key, value in endpoint.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ANSIBLE_AZURE_AUTH_SOURCE", "msi")
+    endpoint = serve(monkeypatch, _state())
     yield endpoint
     endpoint.stop()
-
-
-def _inventory(tmp_path, hosts):
-    inv = {
-        "all": {
-            "hosts": {
-                name: {
-                    "ansible_connection": "local",
-                    "ansible_python_interpreter": sys.executable,
-                    "vmbackup_azure_python": AZURE_PYTHON,
-                    **hv,
-                }
-                for name, hv in hosts.items()
-            }
-        }
-    }
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(inv))
-    return path
-
-
-def _play(tmp_path, hosts, tasks):
-    path = tmp_path / "play.yml"
-    path.write_text(yaml.safe_dump([{"name": "test", "hosts": hosts, "gather_facts": False, "tasks": tasks}]))
-    return path
-
-
-def _role_play(tmp_path, **role_vars):
-    return _play(
-        tmp_path,
-        "all",
-        [
-            {"ansible.builtin.include_role": {"name": f"vmbackup.azure.{ROLE}"}, "vars": role_vars},
-            {"ansible.builtin.debug": {"msg": "RESULT {{ " + ROLE + "_result | to_json }}"}},
-        ],
-    )
-
-
-def _results(proc):
-    """{host: the role's registered result}, from the JSON callback's debug task."""
-    out = {}
-    for play in proc.json["plays"]:
-        for task in play["tasks"]:
-            for host, res in task["hosts"].items():
-                msg = res.get("msg")
-                if isinstance(msg, str) and msg.startswith("RESULT "):
-                    out[host] = json.loads(msg[len("RESULT ") :])
-    return out
 
 
 INV_HOSTS = {
@@ -126,9 +66,11 @@ INV_HOSTS = {
 
 
 def test_check_mode_reports_exactly_and_deletes_nothing(arm, tmp_path):
-    proc = run_playbook(_inventory(tmp_path, INV_HOSTS), _role_play(tmp_path), "--diff", check=True, json_output=True)
+    proc = run_playbook(
+        make_inventory(tmp_path, INV_HOSTS), role_play(tmp_path, ROLE), "--diff", check=True, json_output=True
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    res = _results(proc)
+    res = results(proc)
     assert res["win01"]["finding"]["status"] == "fail" and "VMSnapshot is Deleting" in res["win01"]["finding"]["detail"]
     assert "would uninstall VMSnapshot" in res["win01"]["finding"]["fix"]
     assert res["win01"]["changed"] is False
@@ -142,31 +84,31 @@ def test_check_mode_reports_exactly_and_deletes_nothing(arm, tmp_path):
 
 
 def test_without_the_opt_in_nothing_is_deleted_even_for_real(arm, tmp_path):
-    proc = run_playbook(_inventory(tmp_path, INV_HOSTS), _role_play(tmp_path), json_output=True)
+    proc = run_playbook(make_inventory(tmp_path, INV_HOSTS), role_play(tmp_path, ROLE), json_output=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert arm.deleted == [] and _results(proc)["win01"]["finding"]["status"] == "fail"
+    assert arm.deleted == [] and results(proc)["win01"]["finding"]["status"] == "fail"
 
 
 def test_opt_in_uninstalls_only_the_stuck_backup_extension_then_is_idempotent(arm, tmp_path):
-    inventory = _inventory(tmp_path, INV_HOSTS)
-    play = _role_play(tmp_path, **{f"{ROLE}_uninstall": True})
+    inventory = make_inventory(tmp_path, INV_HOSTS)
+    play = role_play(tmp_path, ROLE, **{f"{ROLE}_uninstall": True})
     arm.state["throttle"], arm.state["retry_after"] = 1, 1  # the SDK's ARM retry policy waits Retry-After
     proc = run_playbook(inventory, play, json_output=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert arm.deleted == ["rg-app/win01/VMSnapshot"]  # never the monitoring agent, never lnx01's
-    res = _results(proc)
+    res = results(proc)
     assert res["win01"]["changed"] is True
     assert "MicrosoftMonitoringAgent" in arm.state["vms"]["rg-app/win01"]["extensions"]
     again = run_playbook(inventory, play, json_output=True)
     assert again.returncode == 0
-    res = _results(again)
+    res = results(again)
     assert res["win01"]["changed"] is False and res["win01"]["finding"]["status"] == "pass"
     assert arm.deleted == ["rg-app/win01/VMSnapshot"]
 
 
 def test_a_vm_that_does_not_exist_fails_naming_it(arm, tmp_path):
-    inventory = _inventory(tmp_path, {"ghost": {"vmbackup_azure_resource_group": "rg-app"}})
-    proc = run_playbook(inventory, _role_play(tmp_path, **{f"{ROLE}_uninstall": True}))
+    inventory = make_inventory(tmp_path, {"ghost": {"vmbackup_azure_resource_group": "rg-app"}})
+    proc = run_playbook(inventory, role_play(tmp_path, ROLE, **{f"{ROLE}_uninstall": True}))
     assert proc.returncode != 0
     assert "ghost" in proc.stdout and arm.deleted == []
 
@@ -207,7 +149,7 @@ def test_live_triage_pages_hosts_roles(arm, tmp_path):
     arm.state["vaults"] = {"rg-backup/rsv1": {"jobs": jobs}}
     arm.state["page_size"] = 1
     arm.state["throttle"], arm.state["retry_after"] = 2, 1
-    inventory = _inventory(tmp_path, {k: v for k, v in INV_HOSTS.items() if k != "nocfg"})
+    inventory = make_inventory(tmp_path, {k: v for k, v in INV_HOSTS.items() if k != "nocfg"})
     report = tmp_path / "triage.json"
     proc = run_playbook(
         inventory,
@@ -238,7 +180,7 @@ def test_live_triage_pages_hosts_roles(arm, tmp_path):
 # ---- a failed vault query says what failed, without the secret ---------------------------
 def _query_play(tmp_path, **args):
     task = {"vault_name": "rsv1", "vault_resource_group": "rg-backup", **args}
-    return _play(
+    return make_play(
         tmp_path,
         "localhost",
         [{"vmbackup.azure.backup_jobs_info": task, "vars": {"ansible_python_interpreter": AZURE_PYTHON}}],
@@ -256,7 +198,7 @@ def _failure(proc):
 
 def test_vault_not_found_is_named(arm, tmp_path):
     arm.state["vaults"] = {}
-    proc = run_playbook(_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
+    proc = run_playbook(make_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
     res = _failure(proc)
     assert res["failure_kind"] == "not_found" and "rg-backup/rsv1" in res["msg"] and "404" in res["msg"]
 
@@ -264,7 +206,7 @@ def test_vault_not_found_is_named(arm, tmp_path):
 def test_bad_managed_identity_is_auth(arm, tmp_path, monkeypatch):
     arm.state["vaults"] = {"rg-backup/rsv1": {"jobs": []}}
     monkeypatch.setenv("IDENTITY_HEADER", "wrong-header")
-    proc = run_playbook(_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
+    proc = run_playbook(make_inventory(tmp_path, {"localhost": {}}), _query_play(tmp_path), json_output=True)
     res = _failure(proc)
     assert res["failure_kind"] == "auth", res["msg"]
 
@@ -274,7 +216,7 @@ def test_unreachable_endpoint_is_network_and_the_secret_never_shows(arm, tmp_pat
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens on the discard port here
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("ANSIBLE_AZURE_AUTH_SOURCE", "auto")  # the module arguments: a service principal
-    inventory = _inventory(tmp_path, {"localhost": {}})
+    inventory = make_inventory(tmp_path, {"localhost": {}})
     play = _query_play(
         tmp_path, client_id="11111111-2222-3333-4444-555555555555", secret=secret, tenant=SUB, subscription_id=SUB
     )
