@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Report-only conditions of a Linux guest: gather (read only) and evaluators (internal).
 
-The same codes as the Windows side (``_conditions.py``), Linux data:
+The same codes as the Windows side (``_windows_conditions.py`` on the controller; ``_extension_status.py``), Linux data:
 
 * ``GuestDhcpDisabled``: a NIC whose configuration is static. Read from the configuration files
   of every network stack a distribution may use - ifupdown (``/etc/network/interfaces`` and
@@ -457,7 +457,7 @@ def evaluate_linux_resources(facts, options=None):
 
 def evaluate_linux_extension_status(facts, options=None):
     """The newest Linux VMSnapshot ``.status``: its last error code (parsed like the Windows one)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
+    from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
         evaluate_extension_status,
     )
 

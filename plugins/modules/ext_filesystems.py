@@ -238,7 +238,7 @@ import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     C_LOCALE,
     PENDING_FILE,
     describe_pending,

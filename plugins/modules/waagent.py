@@ -166,7 +166,6 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     read_text,
     write_text,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
     C_LOCALE,
     conf_disabled,
@@ -174,6 +173,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import
     gather_agent,
     set_conf_value,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import read_mountinfo
 
 APT_ENV = dict(C_LOCALE, DEBIAN_FRONTEND="noninteractive")
 

@@ -30,7 +30,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import probe_parameters
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_conditions import probe_parameters
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     PROBE_DEPTH,
     PROBE_NAME,

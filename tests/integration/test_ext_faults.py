@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 import test_ext_filesystems as base
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import evaluate_extfs
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import evaluate_extfs
 from conftest import run_playbook, task_results
 
 linux_testhost = base.linux_testhost
@@ -172,7 +172,7 @@ def test_emergency_ro_is_repaired_and_mounted_again(tmp_path, disk, local_invent
 
 
 def test_options_from_fstab_win_over_kernel_state(tmp_path, disk):
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import remount_options
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import remount_options
 
     fs = disk(state=None, options="errors=remount-ro")
     trigger_ext4_error(fs, "kernel", str(tmp_path))
@@ -219,7 +219,7 @@ def test_an_fstab_line_of_another_device_is_not_used(tmp_path, disk, local_inven
 
 
 def linux_testhost_mountinfo():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import read_mountinfo
 
     return read_mountinfo()
 
@@ -348,7 +348,7 @@ def test_xfs_shutdown_flag_is_never_given_to_mount(tmp_path):
     """An xfs the kernel shut down (``xfs_io -x -c "shutdown -f"``) is listed ``rw,shutdown`` by kernels that
     show the flag (this one does not: the line is written as such a kernel lists it); mount refuses the flag
     (measured below on a real xfs), so the options we mount with never carry it."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import parse_mountinfo, remount_options
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import parse_mountinfo, remount_options
 
     image = tmp_path / "xfs.img"
     with open(image, "wb") as handle:
@@ -378,7 +378,7 @@ def test_xfs_shutdown_flag_is_never_given_to_mount(tmp_path):
 
 
 def test_probe_refused_asks_the_kernel_without_mounting():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import probe_refused
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import probe_refused
 
     options = ["rw", "nosuid", "nodev", "relatime", "errors=remount-ro", "data=ordered", "bogus1", "emergency_ro"]
     assert probe_refused("ext4", options) == ["bogus1", "emergency_ro"]

@@ -34,7 +34,7 @@ import ntpath
 import re
 
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import parse_version, version_text
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_agent import parse_version, version_text
 
 ERROR_CODE = "ExtensionVCRedistInstallationFailure"
 MSI_SERVICE = "msiserver"

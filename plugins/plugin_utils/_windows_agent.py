@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
     StatusParseError,
     parse_extension_status,
 )
