@@ -34,6 +34,8 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     read_text,
     split_keepends,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
 
 AGENT_CODES = ("VmAgentNotRunning", "NoVmAgent", "AzureVmOffline", "UserErrorVmProvisioningStateFailed")
 WAAGENT_CONF = "/etc/waagent.conf"
@@ -41,7 +43,6 @@ AGENT_LIB = "/var/lib/waagent"
 # Hyper-V sets this chassis asset tag on every Azure VM (cloud-init's ds-identify and WALinuxAgent use it).
 AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
 DMI_DIR = "/sys/class/dmi/id"
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 
 # family -> (package names to try, in order; service names to try, in order)
 PACKAGES = {
@@ -195,19 +196,11 @@ def read_waagent_conf(path):
     return text, None
 
 
-def _read(path, default=None):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return default
-
-
 def azure_identity(dmi_dir=DMI_DIR):
     """DMI evidence that this is an Azure VM: ``{azure, chassis_asset_tag, sys_vendor, product_name}``."""
-    tag = (_read(os.path.join(dmi_dir, "chassis_asset_tag"), "") or "").strip()
-    vendor = (_read(os.path.join(dmi_dir, "sys_vendor"), "") or "").strip()
-    product = (_read(os.path.join(dmi_dir, "product_name"), "") or "").strip()
+    tag = (read_file(os.path.join(dmi_dir, "chassis_asset_tag"), "") or "").strip()
+    vendor = (read_file(os.path.join(dmi_dir, "sys_vendor"), "") or "").strip()
+    product = (read_file(os.path.join(dmi_dir, "product_name"), "") or "").strip()
     return {"azure": tag == AZURE_ASSET_TAG, "chassis_asset_tag": tag, "sys_vendor": vendor, "product_name": product}
 
 
@@ -215,7 +208,7 @@ def service_manager():
     """``systemd`` when systemd runs as init, ``sysv`` when another init runs, ``none`` in a chroot or image."""
     if os.path.isdir("/run/systemd/system"):
         return "systemd"
-    init = _read("/proc/1/comm", "") or ""
+    init = read_file("/proc/1/comm", "") or ""
     try:
         same_root = os.stat("/proc/1/root/").st_ino == os.stat("/").st_ino
     except OSError:
@@ -230,7 +223,7 @@ def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGE
     ``which(name) -> path or None``; ``mounts``: ``parse_mountinfo`` entries. Never raises.
     """
     facts = {"errors": []}
-    osr = parse_os_release(_read("/etc/os-release", "") or _read("/usr/lib/os-release", "") or "")
+    osr = parse_os_release(read_file("/etc/os-release", "") or read_file("/usr/lib/os-release", "") or "")
     family = os_family(osr)
     facts["os"] = {"id": osr.get("ID"), "version_id": osr.get("VERSION_ID"), "family": family}
     facts["identity"] = azure_identity()
@@ -320,10 +313,6 @@ def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGE
 
 # ---------------------------------------------------------------------------------------------
 # Evaluators
-
-
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
 def agent_options(options):
@@ -466,11 +455,11 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
         raise ValueError(f"the Linux agent check decides {', '.join(AGENT_CODES)}, not {code}")
     agent = facts.get("agent") if isinstance(facts, dict) and "agent" in facts else facts
     if not isinstance(agent, dict) or "package" not in agent:
-        return _finding(code, "error", "the gathered facts have no agent section")
+        return make_finding(code, "error", "the gathered facts have no agent section")
     opts = agent_options(options)
     identity = agent.get("identity") or {}
     if opts["azure_only"] and not identity.get("azure"):
-        return _finding(
+        return make_finding(
             code,
             "not_applicable",
             "not an Azure VM (DMI chassis asset tag "
@@ -481,7 +470,7 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
     conf_error = (agent.get("conf") or {}).get("error") if code not in ("NoVmAgent", "AzureVmOffline") else None
     if conf_error:
         detail = "; ".join(problems + notes)
-        return _finding(
+        return make_finding(
             code, "error", detail, "make the file one the agent can read (UTF-8, not empty), then run again"
         )
     restart_only = [a for a in actions if a["action"] == "restart_agent"]
@@ -522,7 +511,7 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
             fix_parts.append(f"restart {action['service']}" if action["allowed"] else action["reason"])
     if code == "AzureVmOffline" and status == "fail":
         fix_parts.append("then check the VM's provisionVMAgent flag in Azure and re-register the VM (control plane)")
-    return _finding(code, status, detail, "; ".join(fix_parts) if status == "fail" or actions else "", actions)
+    return make_finding(code, status, detail, "; ".join(fix_parts) if status == "fail" or actions else "", actions)
 
 
 def evaluator_for(code):

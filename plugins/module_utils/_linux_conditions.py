@@ -35,17 +35,12 @@ import socket
 import threading
 import time
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
+
 EXTENSION_GLOB = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux-*"
 DEFAULT_THRESHOLD = 90
 STATUS_MAX_BYTES = 1024 * 1024
-
-
-def _read(path, default=None, limit=None):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(limit) if limit else handle.read()
-    except OSError:
-        return default
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,8 +133,8 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
         return os.path.join(root, *[p.lstrip("/") for p in parts])
 
     result = []
-    interfaces_text = (_read(path("/etc/network/interfaces"), "") or "") + "\n".join(
-        _read(f, "") or "" for f in sorted(glob.glob(path("/etc/network/interfaces.d/*")))
+    interfaces_text = (read_file(path("/etc/network/interfaces"), "") or "") + "\n".join(
+        read_file(f, "") or "" for f in sorted(glob.glob(path("/etc/network/interfaces.d/*")))
     )
     ifupdown = parse_ifupdown(interfaces_text)
     networkd_files = {}
@@ -151,12 +146,12 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
     ):
         for f in sorted(glob.glob(path(directory, "*.network"))):
             networkd_files[os.path.basename(f)] = f  # /etc overrides /run overrides /usr/lib (same name)
-    networkd = [(name, parse_networkd(_read(f, ""))) for name, f in sorted(networkd_files.items())]
+    networkd = [(name, parse_networkd(read_file(f, ""))) for name, f in sorted(networkd_files.items())]
     keyfiles = [
-        parse_nm_keyfile(_read(f, "")) for f in sorted(glob.glob(path("/etc/NetworkManager/system-connections/*")))
+        parse_nm_keyfile(read_file(f, "")) for f in sorted(glob.glob(path("/etc/NetworkManager/system-connections/*")))
     ]
-    ifcfgs = [parse_ifcfg(_read(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network-scripts/ifcfg-*")))]
-    ifcfgs += [parse_ifcfg(_read(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network/ifcfg-*")))]
+    ifcfgs = [parse_ifcfg(read_file(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network-scripts/ifcfg-*")))]
+    ifcfgs += [parse_ifcfg(read_file(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network/ifcfg-*")))]
     lease_globs = (
         "/var/lib/dhcp/dhclient*{nic}*.lease*",
         "/var/lib/dhclient/dhclient*{nic}*.lease*",
@@ -191,7 +186,7 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
         leases = []
         for pattern in lease_globs:
             leases += glob.glob(path(pattern.format(nic=nic)))
-        ifindex = (_read(os.path.join(sys_net, nic, "ifindex"), "") or "").strip()
+        ifindex = (read_file(os.path.join(sys_net, nic, "ifindex"), "") or "").strip()
         if ifindex and os.path.exists(path("/run/systemd/netif/leases", ifindex)):
             leases.append(path("/run/systemd/netif/leases", ifindex))
         if leases:
@@ -260,17 +255,17 @@ def parse_meminfo(text):
 
 
 def gather_resources(sample_seconds=1.0, proc="/proc"):
-    first = parse_proc_stat_cpu(_read(os.path.join(proc, "stat"), ""))
+    first = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
     time.sleep(sample_seconds)
-    second = parse_proc_stat_cpu(_read(os.path.join(proc, "stat"), ""))
+    second = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
     cpu = None
     if first and second and second[1] > first[1]:
         cpu = round(100.0 * (second[0] - first[0]) / (second[1] - first[1]), 1)
-    mem = parse_meminfo(_read(os.path.join(proc, "meminfo"), ""))
+    mem = parse_meminfo(read_file(os.path.join(proc, "meminfo"), ""))
     mem_pct = None
     if mem.get("MemTotal") and "MemAvailable" in mem:
         mem_pct = round(100.0 * (mem["MemTotal"] - mem["MemAvailable"]) / mem["MemTotal"], 1)
-    load = (_read(os.path.join(proc, "loadavg"), "") or "").split()[:3]
+    load = (read_file(os.path.join(proc, "loadavg"), "") or "").split()[:3]
     return {
         "cpu_percent": cpu,
         "memory_percent": mem_pct,
@@ -312,7 +307,7 @@ def newest_status(lib_dir="/var/lib/waagent"):
         return (_seq(path), mtime)
 
     best = max(files, key=key)
-    content = _read(best, None, limit=STATUS_MAX_BYTES)
+    content = read_file(best, None, limit=STATUS_MAX_BYTES)
     return {
         "found": True,
         "path": best,
@@ -348,20 +343,16 @@ def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0
 # Evaluators (controller side; they read ``vmbackup_linux.conditions``)
 
 
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
 def _conditions(facts, code, key):
     cond = facts.get("conditions") if isinstance(facts, dict) else None
     if not isinstance(cond, dict):
-        return None, _finding(code, "error", "the gathered facts have no conditions section")
+        return None, make_finding(code, "error", "the gathered facts have no conditions section")
     if cond.get("skipped"):
-        return None, _finding(code, "not_applicable", cond["skipped"])
+        return None, make_finding(code, "not_applicable", cond["skipped"])
     if key in (cond.get("errors") or {}):
-        return None, _finding(code, "error", f"gathering {key} failed: {cond['errors'][key]}")
+        return None, make_finding(code, "error", f"gathering {key} failed: {cond['errors'][key]}")
     if key not in cond:
-        return None, _finding(code, "error", f"the gathered facts have no {key}")
+        return None, make_finding(code, "error", f"the gathered facts have no {key}")
     return cond[key], None
 
 
@@ -371,7 +362,7 @@ def evaluate_linux_dhcp(facts, options=None):
     if error:
         return error
     if not data:
-        return _finding(code, "not_applicable", "no hardware network interface found")
+        return make_finding(code, "not_applicable", "no hardware network interface found")
     static = [n for n in data if n["method"] == "static"]
     unknown = [n for n in data if n["method"] == "unknown"]
     dhcp = [n for n in data if n["method"] == "dhcp"]
@@ -386,7 +377,7 @@ def evaluate_linux_dhcp(facts, options=None):
             {"action": "enable_dhcp", "interface": n["name"], "allowed": False, "disruptive": True, "reason": fix}
             for n in static
         ]
-        return _finding(code, "fail", detail, fix, actions)
+        return make_finding(code, "fail", detail, fix, actions)
     parts = []
     if dhcp:
         parts.append("DHCP on " + ", ".join(n["name"] for n in dhcp))
@@ -394,7 +385,7 @@ def evaluate_linux_dhcp(facts, options=None):
         parts.append(
             "no configuration or lease found for " + ", ".join(n["name"] for n in unknown) + " (could not tell)"
         )
-    return _finding(code, "pass", "; ".join(parts))
+    return make_finding(code, "pass", "; ".join(parts))
 
 
 def evaluate_linux_dns(facts, options=None):
@@ -403,11 +394,11 @@ def evaluate_linux_dns(facts, options=None):
     if error:
         return error
     if not data:
-        return _finding(code, "not_applicable", "no Azure endpoint names to check (vmbackup_azure_endpoint_names)")
+        return make_finding(code, "not_applicable", "no Azure endpoint names to check (vmbackup_azure_endpoint_names)")
     failed = [d for d in data if not d["resolved"]]
     if failed:
         detail = "; ".join(f"{d['name']} does not resolve ({d['error']})" for d in failed)
-        return _finding(
+        return make_finding(
             code,
             "fail",
             detail,
@@ -415,7 +406,7 @@ def evaluate_linux_dns(facts, options=None):
             + ", ".join(d["name"] for d in failed)
             + " resolve from the VM",
         )
-    return _finding(code, "pass", "resolved: " + ", ".join(f"{d['name']} ({d['addresses'][0]})" for d in data))
+    return make_finding(code, "pass", "resolved: " + ", ".join(f"{d['name']} ({d['addresses'][0]})" for d in data))
 
 
 def evaluate_linux_resources(facts, options=None):
@@ -427,10 +418,10 @@ def evaluate_linux_resources(facts, options=None):
     try:
         threshold = float(options.get("threshold", DEFAULT_THRESHOLD))
     except (TypeError, ValueError):
-        return _finding(code, "error", f"threshold: {options.get('threshold')!r} is not a number")
+        return make_finding(code, "error", f"threshold: {options.get('threshold')!r} is not a number")
     cpu, mem = data.get("cpu_percent"), data.get("memory_percent")
     if cpu is None and mem is None:
-        return _finding(code, "error", "neither /proc/stat nor /proc/meminfo could be read")
+        return make_finding(code, "error", "neither /proc/stat nor /proc/meminfo could be read")
     over = []
     if cpu is not None and cpu > threshold:
         over.append(
@@ -440,14 +431,14 @@ def evaluate_linux_resources(facts, options=None):
     if mem is not None and mem > threshold:
         over.append(f"memory {mem:.0f} % in use")
     if over:
-        return _finding(
+        return make_finding(
             code,
             "fail",
             "; ".join(over) + f" (threshold {threshold:.0f} %)",
             "report only: take an on-demand backup at a quieter time or move the backup schedule away from the peak;"
             " a bigger VM size if it stays busy",
         )
-    return _finding(
+    return make_finding(
         code,
         "pass",
         f"CPU {cpu if cpu is not None else '?'} %, memory {mem if mem is not None else '?'} %"
@@ -466,7 +457,7 @@ def evaluate_linux_extension_status(facts, options=None):
     if error:
         return error
     if not data.get("found"):
-        return _finding(
+        return make_finding(
             code,
             "not_applicable",
             f"no VMSnapshotLinux status file under {data.get('lib_dir') or '/var/lib/waagent'}"

@@ -18,11 +18,12 @@ import contextlib
 import os
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
+
 ERROR_CODE = "UserErrorFsFreezeFailed"
 EXT_FSTYPES = ("ext2", "ext3", "ext4")
 CLEAN = "clean"
-# Environment for every command whose output is parsed.
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
 # labelling support), ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
 # _ext4_show_options, "emergency_ro" since 6.15, commit f3054e53; measured here: mount -o ...,emergency_ro
@@ -417,16 +418,8 @@ def state_is_unclean(fs):
 # /proc and /sys scans (read only)
 
 
-def _read(path, default=""):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return default
-
-
 def read_mountinfo(path="/proc/self/mountinfo"):
-    return parse_mountinfo(_read(path))
+    return parse_mountinfo(read_file(path, ""))
 
 
 def _devnum(st):
@@ -470,7 +463,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
         if pid in exclude:
             continue
         base = os.path.join(proc, str(pid))
-        comm = _read(os.path.join(base, "comm")).strip()
+        comm = read_file(os.path.join(base, "comm"), "").strip()
         for link in ("cwd", "root", "exe"):
             try:
                 dev = _devnum(os.stat(os.path.join(base, link)))
@@ -493,7 +486,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
                 _holder(result[dev], pid, comm, "open file")
             elif st.st_rdev and (os.major(st.st_rdev), os.minor(st.st_rdev)) in devnums:
                 _holder(result[(os.major(st.st_rdev), os.minor(st.st_rdev))], pid, comm, "opens the device")
-        for line in _read(os.path.join(base, "maps")).splitlines():
+        for line in read_file(os.path.join(base, "maps"), "").splitlines():
             parts = line.split(None, 5)
             if len(parts) < 5 or parts[4] == "0":
                 continue
@@ -509,11 +502,11 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
             ns = None
         if ns and own_ns and ns != own_ns and ns not in seen_ns:
             seen_ns.add(ns)
-            for entry in parse_mountinfo(_read(os.path.join(base, "mountinfo"))):
+            for entry in parse_mountinfo(read_file(os.path.join(base, "mountinfo"), "")):
                 dev = (entry["major"], entry["minor"])
                 if dev in devnums:
                     _holder(result[dev], pid, comm, "mounted in its mount namespace at " + entry["mountpoint"])
-    for line in _read(os.path.join(proc, "swaps")).splitlines()[1:]:
+    for line in read_file(os.path.join(proc, "swaps"), "").splitlines()[1:]:
         name = line.split()[0] if line.split() else ""
         try:
             dev = _devnum(os.stat(name))
@@ -526,7 +519,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
     except OSError:
         loops = []
     for name in loops:
-        backing = _read(os.path.join(sys_block, name, "loop", "backing_file")).strip()
+        backing = read_file(os.path.join(sys_block, name, "loop", "backing_file"), "").strip()
         if not backing:
             continue
         try:
@@ -554,7 +547,7 @@ def resolve_device(source, major, minor, dev_dir="/dev", sys_dev="/sys/dev/block
             return source
     except OSError:
         pass
-    uevent = _read(os.path.join(sys_dev, f"{major}:{minor}", "uevent"))
+    uevent = read_file(os.path.join(sys_dev, f"{major}:{minor}", "uevent"), "")
     for line in uevent.splitlines():
         if line.startswith("DEVNAME="):
             candidate = os.path.join(dev_dir, line.split("=", 1)[1])
@@ -570,7 +563,7 @@ def loop_autoclear(device, sys_block="/sys/block"):
     name = os.path.basename(device)
     if not name.startswith("loop"):
         return False
-    return _read(os.path.join(sys_block, name, "loop", "autoclear")).strip() == "1"
+    return read_file(os.path.join(sys_block, name, "loop", "autoclear"), "").strip() == "1"
 
 
 def normalize_mountpoint(path):
@@ -644,7 +637,7 @@ def gather_ext_filesystems(
     unless excluded; an unreadable record is listed with ``record_error``.
     """
     table = read_mountinfo(mountinfo_path)
-    fstab_text = _read(fstab_path) if fstab_path else ""
+    fstab_text = read_file(fstab_path, "") if fstab_path else ""
     # The visible mount at a path is the last one mounted there.
     visible = {}
     for entry in table:
@@ -1225,10 +1218,4 @@ def evaluate_extfs(facts, options=None):
     else:
         detail = "; ".join(detail_parts)
 
-    return {
-        "error_code": ERROR_CODE,
-        "status": status,
-        "detail": detail,
-        "fix": "; ".join(fix_parts),
-        "actions": actions,
-    }
+    return make_finding(ERROR_CODE, status, detail, "; ".join(fix_parts), actions)

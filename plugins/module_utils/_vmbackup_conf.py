@@ -32,6 +32,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     join_pairs,
     split_keepends,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 
 ERROR_CODE = "ExtensionFailedSnapshotLimitReachedError"
 DEFAULT_PATH = "/etc/azure/vmbackup.conf"
@@ -667,15 +668,15 @@ def evaluate_vmbackup_conf(facts, options=None):
     options = options or {}
     conf = facts.get("vmbackup_conf", facts) if isinstance(facts, dict) else None
     if not isinstance(conf, dict) or "exists" not in conf:
-        return _finding("error", "the gathered facts have no vmbackup_conf section", "", [])
+        return make_finding(ERROR_CODE, "error", "the gathered facts have no vmbackup_conf section", "", [])
     section = options.get("section") or DEFAULT_SECTION
     path = conf.get("path") or options.get("path") or DEFAULT_PATH
     try:
         settings, remove = desired_settings(options)
     except ConfError as exc:
-        return _finding("error", f"bad options: {exc}", "", [])
+        return make_finding(ERROR_CODE, "error", f"bad options: {exc}", "", [])
     if conf.get("error") and conf.get("content") is None:
-        return _finding("error", conf["error"], "", [])
+        return make_finding(ERROR_CODE, "error", conf["error"], "", [])
 
     details, fixes, actions, notes = [], [], [], []
     text = conf.get("content") if conf.get("exists") else None
@@ -758,10 +759,6 @@ def evaluate_vmbackup_conf(facts, options=None):
         detail += "; " + "; ".join(notes)
     fix = "; ".join(fixes)
     fix = (fix + "; " if fix else "") + CONTROL_PLANE_NOTE if status == "fail" else fix
-    finding = _finding(status, detail, fix, actions)
+    finding = make_finding(ERROR_CODE, status, detail, fix, actions)
     finding["new_content"] = new_text
     return finding
-
-
-def _finding(status, detail, fix, actions):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions}

@@ -239,7 +239,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
-    C_LOCALE,
     PENDING_FILE,
     describe_pending,
     evaluate_extfs,
@@ -256,6 +255,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     state_is_unclean,
     write_pending,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
 # e2fsck(8) "EXIT CODE": a bit mask. Only 4 (errors left uncorrected) keeps the filesystem unmounted.

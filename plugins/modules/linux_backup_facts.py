@@ -197,12 +197,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import gather_agent
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import gather_conditions
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
-    C_LOCALE,
     PENDING_FILE,
     gather_ext_filesystems,
     gather_other_filesystems,
     read_mountinfo,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     gather_secpolicy,
     gather_snapshot_extension,

@@ -167,13 +167,13 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     write_text,
 )
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
-    C_LOCALE,
     conf_disabled,
     evaluate_agent,
     gather_agent,
     set_conf_value,
 )
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import read_mountinfo
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 
 APT_ENV = dict(C_LOCALE, DEBIAN_FRONTEND="noninteractive")
 

@@ -209,6 +209,7 @@ vmsnapshot_extension:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     FAPOLICYD_DIR,
     MECHANISMS,
@@ -224,8 +225,6 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     strip_apparmor_block,
     with_apparmor_block,
 )
-
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 
 
 class StepError(Exception):

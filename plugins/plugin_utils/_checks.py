@@ -12,6 +12,7 @@ import os
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
 from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import evaluate_extension_status
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import AGENT_CODES as LINUX_AGENT_CODES
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import evaluator_for as linux_agent_evaluator
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import (
@@ -131,23 +132,15 @@ def checks_for(codes: list[str] | None) -> dict[str, tuple[str, object]]:
 
 
 def not_applicable(code: str, os_family: str) -> dict:
-    return {
-        "error_code": code,
-        "status": "not_applicable",
-        "detail": f"{code} concerns {' and '.join(sorted(families(CHECKS[code])))} guests; this host is {os_family}",
-        "fix": "",
-        "actions": [],
-    }
+    return make_finding(
+        code,
+        "not_applicable",
+        f"{code} concerns {' and '.join(sorted(families(CHECKS[code])))} guests; this host is {os_family}",
+    )
 
 
 def evaluation_error(code: str, exc: Exception) -> dict:
-    return {
-        "error_code": code,
-        "status": "error",
-        "detail": f"could not evaluate {code}: {exc}",
-        "fix": "",
-        "actions": [],
-    }
+    return make_finding(code, "error", f"could not evaluate {code}: {exc}")
 
 
 def evaluate(codes: dict, os_family: str, gathered: dict, options: dict) -> list[dict]:

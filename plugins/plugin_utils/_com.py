@@ -25,6 +25,7 @@ resort with its ``allowed`` flag, so the report says what would run.
 
 from __future__ import annotations
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, runs_as, service_errors
 
 ERROR_CODE = "ExtensionSnapshotFailedCOM"
@@ -36,10 +37,6 @@ MSDTC_DEFAULT_START_MODE = "delayed"  # Automatic (Delayed Start), the Windows S
 # the last resort of the COM+ fix, in this order (com_services runs each with ansible.windows.win_command)
 REINSTALL_COMMANDS = (("msdtc", "-uninstall"), ("msdtc", "-install"))
 _STUCK = ("start_pending", "stop_pending")
-
-
-def _finding(status, detail, fix="", actions=None):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
 def _find(services, name):
@@ -194,13 +191,14 @@ def assess_com(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
     problem = require(probe, "services") or service_errors(probe["services"], (COMSYSAPP, MSDTC))
     if problem:
-        return _finding("error", problem), None
+        return make_finding(ERROR_CODE, "error", problem), None
     services = probe["services"]
     plan = plan_com(services, options)
     if not plan["problems"]:
         com, dtc = plan["com"], plan["dtc"]
         return (
-            _finding(
+            make_finding(
+                ERROR_CODE,
                 "pass",
                 f"MSDTC runs as {dtc.get('username')}; COMSysApp is {com.get('state')} ({com.get('start_mode')}"
                 + (", demand-start" if com.get("state") != "running" else "")
@@ -211,7 +209,7 @@ def assess_com(probe: dict, options: dict | None = None):
     actions = [dict(s) for s in plan["steps"]]
     if plan["last_resort"]:
         actions.append(dict(plan["last_resort"]))
-    return _finding("fail", "; ".join(plan["problems"]), _fix_text(plan), actions), plan
+    return make_finding(ERROR_CODE, "fail", "; ".join(plan["problems"]), _fix_text(plan), actions), plan
 
 
 def evaluate_com(probe: dict, options: dict | None = None) -> dict:
