@@ -91,17 +91,19 @@ options:
         the device mounted there). Keep the default outside tests.
     type: path
     default: /etc/fstab
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything and reports what would change; unmounts and checks nothing.
+    details: Reads everything and reports what would change; unmounts and checks nothing.
   diff_mode:
     support: full
-    description: The state of each filesystem before and after.
+    details: The state of each filesystem before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
+    details: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
 requirements:
   - e2fsprogs (C(tune2fs), C(e2fsck)) and util-linux (C(mount), C(umount)) on the managed host.
   - Root privileges (C(become=true)) to read the superblock and unmount.

@@ -60,20 +60,23 @@ options:
     description: How long to sample C(/proc/stat) for the CPU use.
     type: float
     default: 0.5
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.facts
 attributes:
   check_mode:
     support: full
-    description: Reads only; runs the same in check mode.
+    details: Reads only; runs the same in check mode.
   diff_mode:
     support: none
-    description: Reads only; there is nothing to compare.
+    details: Reads only; there is nothing to compare.
   facts:
     support: full
-    description: Returns C(ansible_facts.vmbackup_linux).
+    details: Returns C(ansible_facts.vmbackup_linux).
   platform:
     support: full
     platforms: posix
-    description: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
+    details: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
 requirements:
   - e2fsprogs (C(tune2fs)) on the managed host; xfsprogs (C(xfs_info)) and btrfs-progs (C(btrfs)) where
     such filesystems are mounted.

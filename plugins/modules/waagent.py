@@ -83,17 +83,19 @@ options:
     description: Keep a copy of O(conf_path) when it is rewritten.
     type: bool
     default: true
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything, reports what would change; installs, starts and writes nothing.
+    details: Reads everything, reports what would change; installs, starts and writes nothing.
   diff_mode:
     support: full
-    description: The configuration file, and the package and service state before and after.
+    details: The configuration file, and the package and service state before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests (apt/dpkg, dnf/yum/rpm, zypper; systemd or SysV init).
+    details: Linux guests (apt/dpkg, dnf/yum/rpm, zypper; systemd or SysV init).
 requirements:
   - Root privileges (C(become=true)).
 notes:

@@ -86,17 +86,19 @@ options:
         that would come after another deny is refused.
     type: path
     default: /etc/fapolicyd/rules.d/40-vmbackup-waagent.rules
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything and reports what would change; runs no C(semanage), C(fagenrules) nor relabel.
+    details: Reads everything and reports what would change; runs no C(semanage), C(fagenrules) nor relabel.
   diff_mode:
     support: full
-    description: The file-context rules, labels, rules files, compiled rules and AppArmor override before and after.
+    details: The file-context rules, labels, rules files, compiled rules and AppArmor override before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests with the Azure Linux agent.
+    details: Linux guests with the Azure Linux agent.
 requirements:
   - SELinux - C(semanage) (policycoreutils-python-utils), C(restorecon)/C(setfiles) (policycoreutils).
   - fapolicyd - C(fagenrules). AppArmor - C(apparmor_parser).

@@ -36,6 +36,7 @@ NETWORK_SERVICE = "NT AUTHORITY\\NetworkService"
 MSDTC_DEFAULT_START_MODE = "delayed"  # Automatic (Delayed Start), the Windows Server default
 # the last resort of the COM+ fix, in this order (com_services runs each with ansible.windows.win_command)
 REINSTALL_COMMANDS = (("msdtc", "-uninstall"), ("msdtc", "-install"))
+UNINSTALL_MSDTC, INSTALL_MSDTC = (" ".join(argv) for argv in REINSTALL_COMMANDS)
 _STUCK = ("start_pending", "stop_pending")
 
 
@@ -72,7 +73,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
             True,
             reinstall,
             "reinstall_msdtc not opted in",
-            commands=["msdtc -install"],
+            commands=[INSTALL_MSDTC],
         )
     account_change = False
     if dtc is not None:
@@ -141,7 +142,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         "action": "reinstall_msdtc",
         "service": MSDTC,
         "when": "MSDTC or COMSysApp still fails to start after the steps above",
-        "commands": ["stop MSDTC", "msdtc -uninstall", "msdtc -install", "start MSDTC", "start COMSysApp"],
+        "commands": ["stop MSDTC", UNINSTALL_MSDTC, INSTALL_MSDTC, "start MSDTC", "start COMSysApp"],
         "allowed": reinstall,
         "disruptive": True,
         "conditional": True,
@@ -164,7 +165,7 @@ def _step_text(step: dict) -> str:
     elif action == "start_service":
         text = f"start {service}"
     elif action == "install_msdtc":
-        text = "install MSDTC (msdtc -install)"
+        text = f"install MSDTC ({INSTALL_MSDTC})"
     else:  # pragma: no cover - every action is listed above
         text = f"{action} {service}"
     if not step["allowed"]:
