@@ -429,7 +429,7 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
             }
         )
     # a restart only when the fix changes the configuration, or (UserErrorVmProvisioningStateFailed) the agent
-    # does not run and is not started by this fix: a healthy agent is never restarted (issue 10 item 7)
+    # does not run and is not started by this fix: a healthy agent is never restarted
     starting = any(a["action"] == "start_agent" and a["allowed"] for a in actions)
     wants_restart = any(a["action"] == "set_extensions_enabled" and a["allowed"] for a in actions) or (
         code == "UserErrorVmProvisioningStateFailed" and svc.get("active") is not True and not starting

@@ -1,4 +1,4 @@
-# Copyright: (c) 2025, vmbackup.azure maintainers
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ext2/3/4 state for UserErrorFsFreezeFailed: parsers, gather helpers and the evaluator.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright: (c) 2025, vmbackup.azure maintainers
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations

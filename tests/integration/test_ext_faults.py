@@ -1,9 +1,9 @@
-"""Faults during an ext_filesystems repair, on real ext4 images on loop devices (issue 10 items 2, 3, 4, 11).
+"""Faults during an ext_filesystems repair, on real ext4 images on loop devices.
 
 Every case writes a file on the filesystem before the fault and reads it back after the repair.
-Faults are injected for real: the kernel's own ``/sys/fs/ext4/<dev>/trigger_fs_error`` (item 2), and
+Faults are injected for real: the kernel's own ``/sys/fs/ext4/<dev>/trigger_fs_error``, and
 an ``e2fsck`` first on PATH that kills or signals the module process (its parent) or exits with an
-e2fsck exit code before running nothing (items 3, 4). That stand-in is the only thing not real: the
+e2fsck exit code before running nothing. That stand-in is the only thing not real: the
 umount, the mount and (unless the fault replaces it) e2fsck itself are the machine's own.
 Needs root (CI runs as root).
 """
@@ -147,7 +147,7 @@ def trigger_ext4_error(fs, kernel="kernel", workdir=None):
     return emergency
 
 
-# --- item 2: remount with options mount(8) accepts -----------------------------------------------
+# --- remount with options mount(8) accepts -------------------------------------------------------
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -224,7 +224,7 @@ def linux_testhost_mountinfo():
     return read_mountinfo()
 
 
-# --- item 3: an interrupted repair --------------------------------------------------------------
+# --- an interrupted repair ----------------------------------------------------------------------
 
 
 def test_sighup_and_sigterm_are_ignored_between_unmount_and_mount(tmp_path, disk, local_inventory, fault):
@@ -276,7 +276,7 @@ def test_killed_repair_is_reported_and_the_next_run_mounts_it_again(tmp_path, di
     assert res["changed"] is False and res["finding"]["status"] == "pass"
 
 
-# --- item 4: e2fsck exit codes ------------------------------------------------------------------
+# --- e2fsck exit codes --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("code", [8, 16, 32])
@@ -323,7 +323,7 @@ def test_the_filesystem_holding_the_pending_record_is_refused(tmp_path, disk, lo
     assert not os.path.exists(pending)
 
 
-# --- item 11: a mount point the user named that does not exist ----------------------------------
+# --- a mount point the user named that does not exist -------------------------------------------
 
 
 def test_mistyped_mount_fails_before_anything_changes(tmp_path, disk, local_inventory):

@@ -1,4 +1,4 @@
-"""waagent.conf: our reader and editor against the agent's own loader (issue 11 item 2, issue 10 item 9).
+"""waagent.conf: our reader and editor against the agent's own loader.
 
 The agent is Debian's ``waagent`` package (WALinuxAgent), downloaded and unpacked (never installed)
 under build/upstream/ by tools/linux_upstream.py; ``azurelinuxagent.common.conf.ConfigurationProvider``
