@@ -153,9 +153,24 @@ def set_conf_value(text, key, value):
         out.append([line, ending])
     if not done:
         if out and not out[-1][1]:
-            out[-1][1] = eol
+            out[-1][1] = _ending_for_last_line(out[-1][0], eol)
         out.append([f"{key}={value}", eol])
     return join_pairs(out)
+
+
+def _ending_for_last_line(line: str, eol: str) -> str:
+    r"""The ending an unterminated last line gets when a line is appended after it: the file's ``eol``, unless
+    a CR would change how the agent reads the line, then LF alone.
+
+    WALinuxAgent 2.7.3.0 (Debian's ``waagent`` 2.7.3.0-4.1) ``ConfigurationProvider.load``
+    (azurelinuxagent/common/conf.py, line 49) reads a value as
+    ``parts[1].split('#')[0].strip("\" ").strip()``: quotes and blanks are stripped before the rest of the
+    whitespace, so ``Lib.Dir="/var/lib/waagent"`` reads ``/var/lib/waagent`` as the last line of a file but
+    ``/var/lib/waagent"`` once a CR follows the closing quote.
+    """
+    if eol == "\r\n" and _conf_setting(line + "\r") != _conf_setting(line):
+        return "\n"
+    return eol
 
 
 def mount_of(path, mounts):
