@@ -47,3 +47,15 @@ def test_report_honours_vmbackup_os_and_names_a_bad_one():
     assert detect({"ansible_connection": "winrm", "vmbackup_os": "linux"}, "powershell") == "linux"
     with pytest.raises(GuestOsError, match="vmbackup_os"):
         detect({"vmbackup_os": "solaris"})
+
+
+def test_remediate_report_names_a_bad_vmbackup_os_as_the_hosts_failure():
+    from types import SimpleNamespace
+
+    from ansible_collections.vmbackup.azure.plugins.action.backup_report import ActionModule
+
+    action = object.__new__(ActionModule)
+    action._templar = SimpleNamespace(template=lambda value: value)
+    hostvars = {"web1": {"vmbackup_os": "solaris"}}
+    result = action._fix_results("web1", hostvars, "vmbackup_remediate_failures", check=False)
+    assert result["failed"] is True and "vmbackup_os" in result["msg"]
