@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     ConfFileError,
@@ -54,7 +55,7 @@ PACKAGES = {
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
 
-def parse_os_release(text):
+def parse_os_release(text: str) -> dict:
     out = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
@@ -66,7 +67,7 @@ def parse_os_release(text):
     return out
 
 
-def os_family(os_release):
+def os_family(os_release: dict) -> str:
     """``debian``, ``ubuntu``, ``redhat``, ``suse`` or ``unknown`` from /etc/os-release fields."""
     ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
     for ident in ids:
@@ -81,7 +82,7 @@ def os_family(os_release):
     return "unknown"
 
 
-def parse_waagent_version(text):
+def parse_waagent_version(text: str) -> dict:
     """``{agent, goal_state_agent, python}`` from ``waagent --version`` (None for what is not printed)."""
     agent = re.search(r"WALinuxAgent-([0-9][0-9A-Za-z.+~-]*)", text or "")
     goal = re.search(r"Goal state agent:\s*([0-9][0-9A-Za-z.+~-]*)", text or "")
@@ -93,7 +94,7 @@ def parse_waagent_version(text):
     }
 
 
-def _conf_setting(line):
+def _conf_setting(line: str) -> tuple | None:
     """``(key, value)`` of one waagent.conf line as the agent reads it, or None.
 
     WALinuxAgent ``azurelinuxagent/common/conf.py`` ``ConfigurationProvider.load`` (2.7.3.0, Debian's
@@ -109,7 +110,7 @@ def _conf_setting(line):
     return key.strip(), (value if value != "None" else None)
 
 
-def parse_waagent_conf(text):
+def parse_waagent_conf(text: str) -> dict:
     """``{key: value}`` of /etc/waagent.conf exactly as the agent reads it (``_conf_setting``; the last line wins).
 
     The agent splits the text on ``\n`` only (``content.split('\n')``): form feed or U+2028 do not end a line.
@@ -122,7 +123,7 @@ def parse_waagent_conf(text):
     return out
 
 
-def conf_switch(value, default=True):
+def conf_switch(value: str | None, default: bool = True) -> bool:
     """A waagent.conf switch as the agent's ``get_switch`` reads it: ``y``/``n`` in any case, else the default."""
     if value is not None and value.lower() == "y":
         return True
@@ -131,12 +132,12 @@ def conf_switch(value, default=True):
     return default
 
 
-def conf_disabled(value):
+def conf_disabled(value: str | None) -> bool:
     """True when ``Extensions.Enabled`` (a switch, default on) is off for the agent: ``n`` in any case only."""
     return conf_switch(value, True) is False
 
 
-def set_conf_value(text, key, value):
+def set_conf_value(text: str, key: str, value: str) -> str:
     """``text`` with ``key=value``: the first line that sets ``key`` (as the agent reads lines) is replaced, the
     others removed; appended when absent. Every other line keeps its bytes and line ending (CRLF stays CRLF);
     lines end at ``\n`` only, as for the agent."""
@@ -173,7 +174,7 @@ def _ending_for_last_line(line: str, eol: str) -> str:
     return eol
 
 
-def mount_of(path, mounts):
+def mount_of(path: str, mounts: list) -> dict:
     """The mountinfo entry (``parse_mountinfo``) that holds ``path``: the longest matching mount point, last mounted."""
     best = None
     for entry in mounts:
@@ -184,7 +185,7 @@ def mount_of(path, mounts):
     return best
 
 
-def read_waagent_conf(path):
+def read_waagent_conf(path: str) -> tuple:
     """``(text, error)`` of waagent.conf read as the agent reads it; ``(None, None)`` when there is no file.
 
     WALinuxAgent 2.7.3.0 (Debian's ``waagent``) ``azurelinuxagent/common/conf.py`` ``load_conf_from_file``
@@ -211,7 +212,7 @@ def read_waagent_conf(path):
     return text, None
 
 
-def azure_identity(dmi_dir=DMI_DIR):
+def azure_identity(dmi_dir: str = DMI_DIR) -> dict:
     """DMI evidence that this is an Azure VM: ``{azure, chassis_asset_tag, sys_vendor, product_name}``."""
     tag = (read_file(os.path.join(dmi_dir, "chassis_asset_tag"), "") or "").strip()
     vendor = (read_file(os.path.join(dmi_dir, "sys_vendor"), "") or "").strip()
@@ -219,7 +220,7 @@ def azure_identity(dmi_dir=DMI_DIR):
     return {"azure": tag == AZURE_ASSET_TAG, "chassis_asset_tag": tag, "sys_vendor": vendor, "product_name": product}
 
 
-def service_manager():
+def service_manager() -> str:
     """``systemd`` when systemd runs as init, ``sysv`` when another init runs, ``none`` in a chroot or image."""
     if os.path.isdir("/run/systemd/system"):
         return "systemd"
@@ -233,7 +234,15 @@ def service_manager():
     return "none"
 
 
-def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGENT_LIB, package=None, service=None):
+def gather_agent(
+    run_command: Callable,
+    which: Callable,
+    mounts: list,
+    conf_path: str = WAAGENT_CONF,
+    lib_dir: str = AGENT_LIB,
+    package: str | None = None,
+    service: str | None = None,
+) -> dict:
     """Read-only facts about the agent. ``run_command(argv) -> (rc, out, err)`` (C locale);
     ``which(name) -> path or None``; ``mounts``: ``parse_mountinfo`` entries. Never raises.
     """
@@ -330,7 +339,7 @@ def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGE
 # Evaluators
 
 
-def agent_options(options):
+def agent_options(options: dict) -> dict:
     options = dict(options or {})
     return {
         "azure_only": bool(options.get("azure_only", True)),
@@ -342,7 +351,7 @@ def agent_options(options):
     }
 
 
-def plan_agent(facts, options, code="VmAgentNotRunning"):
+def plan_agent(facts: dict, options: dict, code: str = "VmAgentNotRunning") -> tuple:
     """``(status, problems, actions, notes)`` of the agent for ``code`` (see the module docstring)."""
     opts = agent_options(options)
     problems, actions, notes = [], [], []
@@ -464,7 +473,7 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
     return problems, actions, notes
 
 
-def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
+def evaluate_agent(facts: dict, options: dict | None = None, code: str = "VmAgentNotRunning") -> dict:
     """The finding of ``code`` (one of AGENT_CODES) from ``vmbackup_linux`` facts (key ``agent``)."""
     if code not in AGENT_CODES:
         raise ValueError(f"the Linux agent check decides {', '.join(AGENT_CODES)}, not {code}")
@@ -529,8 +538,8 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
     return make_finding(code, status, detail, "; ".join(fix_parts) if status == "fail" or actions else "", actions)
 
 
-def evaluator_for(code):
-    def evaluate(facts, options=None):
+def evaluator_for(code: str) -> Callable:
+    def evaluate(facts: dict, options: dict | None = None) -> dict:
         return evaluate_agent(facts, options, code)
 
     evaluate.__name__ = f"evaluate_linux_agent_{code}"

@@ -34,6 +34,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
@@ -47,7 +48,7 @@ STATUS_MAX_BYTES = 1024 * 1024
 # DHCP
 
 
-def nics(sys_net="/sys/class/net"):
+def nics(sys_net: str = "/sys/class/net") -> list:
     """Names of the hardware NICs (``device`` link present, not enslaved to a bond/VF master)."""
     out = []
     try:
@@ -64,7 +65,7 @@ def nics(sys_net="/sys/class/net"):
     return out
 
 
-def parse_ifupdown(text):
+def parse_ifupdown(text: str) -> dict:
     """``{iface: method}`` from /etc/network/interfaces (``iface eth0 inet dhcp``; inet6 ignored)."""
     out = {}
     for line in (text or "").splitlines():
@@ -74,7 +75,7 @@ def parse_ifupdown(text):
     return out
 
 
-def _ini(text):
+def _ini(text: str) -> dict:
     """A tolerant ``{section: {key: value}}`` of INI-like files (last value wins, keys as written)."""
     current = {}
     sections = {"": current}
@@ -91,7 +92,7 @@ def _ini(text):
     return sections
 
 
-def parse_networkd(text):
+def parse_networkd(text: str) -> dict:
     """``{match_names: [...], dhcp: bool, addresses: [...]}`` of a systemd-networkd ``.network`` file."""
     sections = _ini(text)
     names = (sections.get("Match") or {}).get("Name", "").split()
@@ -103,14 +104,14 @@ def parse_networkd(text):
     return {"match_names": names, "dhcp": dhcp, "addresses": [a for a in addresses if a]}
 
 
-def parse_nm_keyfile(text):
+def parse_nm_keyfile(text: str) -> dict:
     """``{interface, method}`` of a NetworkManager keyfile (``[ipv4] method=auto|manual|disabled``)."""
     sections = _ini(text)
     conn = sections.get("connection") or {}
     return {"interface": conn.get("interface-name"), "method": (sections.get("ipv4") or {}).get("method", "auto")}
 
 
-def parse_ifcfg(text):
+def parse_ifcfg(text: str) -> dict:
     """``{device, bootproto, ipaddr}`` of a RHEL ``ifcfg-*`` file."""
     values = _ini(text).get("") or {}
     return {
@@ -120,16 +121,16 @@ def parse_ifcfg(text):
     }
 
 
-def _networkd_matches(patterns, nic):
+def _networkd_matches(patterns: list, nic: str) -> bool:
     import fnmatch
 
     return any(fnmatch.fnmatchcase(nic, p) for p in patterns)
 
 
-def gather_dhcp(root="/", sys_net="/sys/class/net"):
+def gather_dhcp(root: str = "/", sys_net: str = "/sys/class/net") -> list:
     """Per NIC: ``{name, method: dhcp|static|unknown, sources: [...]}`` from configuration and lease files."""
 
-    def path(*parts):
+    def path(*parts) -> str:
         return os.path.join(root, *[p.lstrip("/") for p in parts])
 
     result = []
@@ -205,12 +206,12 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
 # DNS
 
 
-def resolve_names(names, timeout=5.0, resolver=None):
+def resolve_names(names: list, timeout: float = 5.0, resolver: Callable | None = None) -> list:
     """``[{name, resolved, addresses, error}]``: every name looked up in parallel, waiting ``timeout`` s at most."""
     resolver = resolver or socket.getaddrinfo
     results = {name: {"name": name, "resolved": False, "addresses": [], "error": "timed out"} for name in names}
 
-    def one(name):
+    def one(name: str) -> None:
         try:
             infos = resolver(name, 443, proto=socket.IPPROTO_TCP)
             addresses = sorted({info[4][0] for info in infos})
@@ -231,7 +232,7 @@ def resolve_names(names, timeout=5.0, resolver=None):
 # CPU and memory
 
 
-def parse_proc_stat_cpu(text):
+def parse_proc_stat_cpu(text: str) -> tuple:
     """``(busy, total)`` jiffies of the aggregate ``cpu`` line of /proc/stat (idle + iowait count as idle)."""
     for line in (text or "").splitlines():
         parts = line.split()
@@ -243,7 +244,7 @@ def parse_proc_stat_cpu(text):
     return None
 
 
-def parse_meminfo(text):
+def parse_meminfo(text: str) -> dict:
     """``{MemTotal: kB, MemAvailable: kB, ...}``."""
     out = {}
     for line in (text or "").splitlines():
@@ -254,7 +255,7 @@ def parse_meminfo(text):
     return out
 
 
-def gather_resources(sample_seconds=1.0, proc="/proc"):
+def gather_resources(sample_seconds: float = 1.0, proc: str = "/proc") -> dict:
     first = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
     time.sleep(sample_seconds)
     second = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
@@ -280,13 +281,13 @@ def gather_resources(sample_seconds=1.0, proc="/proc"):
 # The extension's status files
 
 
-def _seq(path):
+def _seq(path: str) -> int:
     name = os.path.basename(path)
     stem = name[: -len(".status")] if name.endswith(".status") else name
     return int(stem) if stem.isdigit() else -1
 
 
-def newest_status(lib_dir="/var/lib/waagent"):
+def newest_status(lib_dir: str = "/var/lib/waagent") -> dict:
     """``{found, path, sequence, handler, content, mtime, count}`` of the newest ``.status`` (highest sequence).
 
     Looks under ``lib_dir`` and ``/var/lib/waagent`` (extensions use the latter whatever ``Lib.Dir`` says,
@@ -299,7 +300,7 @@ def newest_status(lib_dir="/var/lib/waagent"):
     if not files:
         return {"found": False, "lib_dir": lib_dir, "count": 0}
 
-    def key(path):
+    def key(path: str) -> tuple:
         try:
             mtime = os.stat(path).st_mtime
         except OSError:
@@ -319,7 +320,7 @@ def newest_status(lib_dir="/var/lib/waagent"):
     }
 
 
-def agent_lib_dir(conf_path="/etc/waagent.conf"):
+def agent_lib_dir(conf_path: str = "/etc/waagent.conf") -> str:
     """``Lib.Dir`` of the agent's configuration, read as the agent reads it (default /var/lib/waagent)."""
     from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
         parse_waagent_conf,
@@ -329,7 +330,12 @@ def agent_lib_dir(conf_path="/etc/waagent.conf"):
     return parse_waagent_conf(read_waagent_conf(conf_path)[0] or "").get("Lib.Dir") or "/var/lib/waagent"
 
 
-def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0, conf_path="/etc/waagent.conf"):
+def gather_conditions(
+    endpoint_names: list | tuple = (),
+    dns_timeout: float = 5.0,
+    cpu_sample_seconds: float = 1.0,
+    conf_path: str = "/etc/waagent.conf",
+) -> dict:
     lib_dir = agent_lib_dir(conf_path)
     return {
         "nics": gather_dhcp(),
@@ -343,7 +349,7 @@ def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0
 # Evaluators (controller side; they read ``vmbackup_linux.conditions``)
 
 
-def _conditions(facts, code, key):
+def _conditions(facts: dict, code: str, key: str) -> tuple:
     cond = facts.get("conditions") if isinstance(facts, dict) else None
     if not isinstance(cond, dict):
         return None, make_finding(code, "error", "the gathered facts have no conditions section")
@@ -356,7 +362,7 @@ def _conditions(facts, code, key):
     return cond[key], None
 
 
-def evaluate_linux_dhcp(facts, options=None):
+def evaluate_linux_dhcp(facts: dict, options: dict | None = None) -> dict:
     code = "GuestDhcpDisabled"
     data, error = _conditions(facts, code, "nics")
     if error:
@@ -388,7 +394,7 @@ def evaluate_linux_dhcp(facts, options=None):
     return make_finding(code, "pass", "; ".join(parts))
 
 
-def evaluate_linux_dns(facts, options=None):
+def evaluate_linux_dns(facts: dict, options: dict | None = None) -> dict:
     code = "AzureEndpointUnreachable"
     data, error = _conditions(facts, code, "dns")
     if error:
@@ -409,7 +415,7 @@ def evaluate_linux_dns(facts, options=None):
     return make_finding(code, "pass", "resolved: " + ", ".join(f"{d['name']} ({d['addresses'][0]})" for d in data))
 
 
-def evaluate_linux_resources(facts, options=None):
+def evaluate_linux_resources(facts: dict, options: dict | None = None) -> dict:
     code = "HighResourceUsage"
     data, error = _conditions(facts, code, "resources")
     if error:
@@ -446,7 +452,7 @@ def evaluate_linux_resources(facts, options=None):
     )
 
 
-def evaluate_linux_extension_status(facts, options=None):
+def evaluate_linux_extension_status(facts: dict, options: dict | None = None) -> dict:
     """The newest Linux VMSnapshot ``.status``: its last error code (parsed like the Windows one)."""
     from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
         evaluate_extension_status,

@@ -196,6 +196,8 @@ ansible_facts:
           type: dict
 """
 
+from collections.abc import Callable
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import gather_agent
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import gather_conditions
@@ -213,12 +215,12 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
 
-def _linux_sections(module, run):
+def _linux_sections(module: AnsibleModule, run: Callable) -> dict:
     """xfs/btrfs, vmbackup.conf, agent, conditions; a section that fails records its error instead."""
     p = module.params
     facts, errors = {}, {}
 
-    def section(name, gather):
+    def section(name: str, gather: Callable) -> None:
         try:
             facts[name] = gather()
         except Exception as exc:  # one broken section must not hide the others
@@ -254,7 +256,7 @@ def _linux_sections(module, run):
     return facts
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             ext_mounts=dict(type="list", elements="path", default=[]),
@@ -274,7 +276,7 @@ def main():
             module.fail_json(msg=f"ext_mounts: {path!r} is not an absolute path (a mount point such as /data)")
     tune2fs = module.get_bin_path("tune2fs", required=True)
 
-    def run(argv):
+    def run(argv: list) -> tuple:
         return module.run_command(argv, environ_update=C_LOCALE)
 
     ext = gather_ext_filesystems(

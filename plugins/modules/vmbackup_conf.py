@@ -178,7 +178,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf impo
 )
 
 
-def _options(params):
+def _options(params: dict) -> dict:
     return {
         "path": params["path"],
         "section": params["section"],
@@ -189,7 +189,7 @@ def _options(params):
     }
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/azure/vmbackup.conf"),
