@@ -36,7 +36,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import evaluate_extension_status
 from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import parse_waagent_conf, read_waagent_conf
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
 
 EXTENSION_GLOB = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux-*"
@@ -322,11 +324,6 @@ def newest_status(lib_dir: str = "/var/lib/waagent") -> dict:
 
 def agent_lib_dir(conf_path: str = "/etc/waagent.conf") -> str:
     """``Lib.Dir`` of the agent's configuration, read as the agent reads it (default /var/lib/waagent)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
-        parse_waagent_conf,
-        read_waagent_conf,
-    )
-
     return parse_waagent_conf(read_waagent_conf(conf_path)[0] or "").get("Lib.Dir") or "/var/lib/waagent"
 
 
@@ -454,10 +451,6 @@ def evaluate_linux_resources(facts: dict, options: dict | None = None) -> dict:
 
 def evaluate_linux_extension_status(facts: dict, options: dict | None = None) -> dict:
     """The newest Linux VMSnapshot ``.status``: its last error code (parsed like the Windows one)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
-        evaluate_extension_status,
-    )
-
     code = "SnapshotExtensionLoadFailed"
     data, error = _conditions(facts, code, "extension_status")
     if error:

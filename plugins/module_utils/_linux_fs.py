@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
+from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import configparser_errors, raw_settings
 
 ERROR_CODE = "UserErrorFsFreezeFailed"
 EXT_FSTYPES = ("ext2", "ext3", "ext4")
@@ -972,11 +973,6 @@ def mountstoskip(conf_facts: dict | None) -> tuple:
     """
     if not isinstance(conf_facts, dict) or not conf_facts.get("content"):
         return [], ""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import (
-        configparser_errors,
-        raw_settings,
-    )
-
     text = conf_facts["content"]
     errors = configparser_errors(text)
     try:
