@@ -126,10 +126,7 @@ class ActionModule(GuestFixAction):
             out["agent_after"] = predicted
         out["agent_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "vm agent (before)",
-                "after_header": "vm agent (after)" + (" (predicted)" if out["agent_after_predicted"] else ""),
-                "before": _agent_text(facts),
-                "after": _agent_text(out["agent_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "vm agent", _agent_text(facts), _agent_text(out["agent_after"]), out["agent_after_predicted"]
+            )
         return out

@@ -132,11 +132,10 @@ class ActionModule(GuestFixAction):
             out["installer_after"] = predicted
         out["installer_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "windows installer (before)",
-                "after_header": "windows installer (after)"
-                + (" (predicted)" if out["installer_after_predicted"] else ""),
-                "before": _state_text(facts),
-                "after": _state_text(out["installer_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "windows installer",
+                _state_text(facts),
+                _state_text(out["installer_after"]),
+                out["installer_after_predicted"],
+            )
         return out
