@@ -17,8 +17,8 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import (
     evaluate_dotnet_strong_crypto,
 )
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import evaluate_vss
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import evaluator_for
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_agent import evaluator_for
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_installer import evaluate_installer
 
 AGENT_MSI = "C:\\Install\\WindowsAzureVmAgent.msi"
 PASSWORD = "111111-222222-333333-444444-555555-666666-000011-123453"

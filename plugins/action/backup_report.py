@@ -10,9 +10,9 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.vmbackup.azure.plugins.filter.guest_os import guest_os
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import CATALOG
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import ControlError, controls
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import GuestOsError, guest_os
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._html import render_html
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._i18n import language as normalize_language
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._junit import build_junit
@@ -132,9 +132,10 @@ class ActionModule(ActionBase):
         # No outcome at all: no fix concerned this host (OS, --tags, switches); it is reported with no findings.
         try:
             found = controls(lookup_var, list(host_vars.keys()))
-        except ControlError as exc:
+            os_family = guest_os(host_vars)
+        except (ControlError, GuestOsError) as exc:
             return {"failed": True, "msg": str(exc)}
-        return host_result(guest_os(host_vars), outcomes, found, check=check)
+        return host_result(os_family, outcomes, found, check=check)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

@@ -11,10 +11,6 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup, normalize_codes
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
-    probe_parameters,
-    validate_endpoint_names,
-)
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._checks import (
     checks_for,
     evaluate,
@@ -32,6 +28,10 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._controls import (
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_os import GuestOsError, guest_os
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._redact import redact
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import RoleVarsError
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_conditions import (
+    probe_parameters,
+    validate_endpoint_names,
+)
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     ProbeError,
     probe_args,

@@ -22,7 +22,6 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import (
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix import (
     ResultError,
     SecurityFixAction,
-    display,
 )
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_scripts import BITLOCKER_OFF, BITLOCKER_UNLOCK
 
@@ -134,17 +133,16 @@ class ActionModule(SecurityFixAction):
             ]
             if still:
                 raise ResultError(f"still locked after Unlock-BitLocker: {', '.join(still)}", **out)
-        if out["not_allowed"]:
-            display.warning(
-                f"{task_vars.get('inventory_hostname')}: ExtensionSnapshotBitlockerError steps not run: "
-                + "; ".join(f"{a['action']} {a['mount_point']} ({a.get('reason')})" for a in out["not_allowed"])
-            )
+        self.warn_not_run(
+            task_vars,
+            "ExtensionSnapshotBitlockerError",
+            [f"{a['action']} {a['mount_point']} ({a.get('reason')})" for a in out["not_allowed"]],
+        )
         if self._task.diff:
-            predicted = " (predicted)" if out["volumes_after_predicted"] else ""
-            out["diff"] = {
-                "before_header": "BitLocker volumes (before)",
-                "after_header": f"BitLocker volumes (after){predicted}",
-                "before": _volumes_text(before),
-                "after": _volumes_text(out["volumes_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "BitLocker volumes",
+                _volumes_text(before),
+                _volumes_text(out["volumes_after"]),
+                out["volumes_after_predicted"],
+            )
         return out

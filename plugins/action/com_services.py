@@ -173,17 +173,16 @@ class ActionModule(SecurityFixAction):
             out["finding_after"] = after_finding
             if after_finding["status"] != "pass" and not out["not_allowed"]:
                 raise ResultError(f"still failing after the fix: {after_finding['detail']}", **out)
-        if out["not_allowed"]:
-            display.warning(
-                f"{task_vars.get('inventory_hostname')}: ExtensionSnapshotFailedCOM steps not run: "
-                + "; ".join(f"{s['action']} {s['service']} ({s.get('reason')})" for s in out["not_allowed"])
-            )
+        self.warn_not_run(
+            task_vars,
+            "ExtensionSnapshotFailedCOM",
+            [f"{s['action']} {s['service']} ({s.get('reason')})" for s in out["not_allowed"]],
+        )
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "COM+ / MSDTC services (before)",
-                "after_header": "COM+ / MSDTC services (after)"
-                + (" (predicted)" if out["services_after_predicted"] else ""),
-                "before": _view_text(before),
-                "after": _view_text(out["services_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "COM+ / MSDTC services",
+                _view_text(before),
+                _view_text(out["services_after"]),
+                out["services_after_predicted"],
+            )
         return out

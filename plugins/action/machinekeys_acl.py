@@ -16,7 +16,6 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._machinekeys import
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._security_fix import (
     ResultError,
     SecurityFixAction,
-    display,
 )
 
 ACL_ROUNDS = 3  # remove/re-plan rounds: RemoveAccessRule may strip a default entry that must be re-added
@@ -124,17 +123,16 @@ class ActionModule(SecurityFixAction):
                     f" {after_finding['detail']}",
                     **out,
                 )
-        if out["not_allowed"]:
-            display.warning(
-                f"{task_vars.get('inventory_hostname')}: ExtensionConfigParsingFailure steps not run: "
-                + "; ".join(f"{a['action']} ({a.get('reason')})" for a in out["not_allowed"])
-            )
+        self.warn_not_run(
+            task_vars,
+            "ExtensionConfigParsingFailure",
+            [f"{a['action']} ({a.get('reason')})" for a in out["not_allowed"]],
+        )
         if self._task.diff:
-            predicted = " (predicted)" if self._task.check_mode else ""
-            out["diff"] = {
-                "before_header": f"{plan['path']} SDDL and LocalMachine\\My (before)",
-                "after_header": f"{plan['path']} SDDL and LocalMachine\\My (after){predicted}",
-                "before": f"{plan['sddl']}\n" + _certs_text(certs),
-                "after": f"{out['sddl_after']}\n" + _certs_text(after_certs),
-            }
+            out["diff"] = self.fix_diff(
+                f"{plan['path']} SDDL and LocalMachine\\My",
+                f"{plan['sddl']}\n" + _certs_text(certs),
+                f"{out['sddl_after']}\n" + _certs_text(after_certs),
+                predicted=self._task.check_mode,
+            )
         return out

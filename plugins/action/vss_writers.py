@@ -76,19 +76,11 @@ class ActionModule(WindowsFixAction):
         return self._run(task_vars, args)
 
     def _restart(self, task_vars, service, force_dependent_services):
-        module_result = self._execute_module(
-            module_name="ansible.windows.win_service",
-            module_args={
-                "name": service,
-                "state": "restarted",
-                "force_dependent_services": force_dependent_services,
-            },
-            task_vars=task_vars,
+        return self.run_module(
+            "ansible.windows.win_service",
+            {"name": service, "state": "restarted", "force_dependent_services": force_dependent_services},
+            task_vars,
         )
-        for warning in module_result.get("warnings", []) or []:
-            if isinstance(warning, str):
-                display.warning(warning)
-        return module_result
 
     def _run(self, task_vars, args):
         host = task_vars.get("inventory_hostname")
@@ -208,12 +200,12 @@ class ActionModule(WindowsFixAction):
                 + "; ".join(f"'{w['name']}' ({why.get(w['name'], 'not planned')})" for w in left)
             )
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "vss writers (before)",
-                "after_header": "vss writers (after)" + (" (predicted)" if out["writers_after_predicted"] else ""),
-                "before": _writers_text(writers),
-                "after": _writers_text(out["writers_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "vss writers",
+                _writers_text(writers),
+                _writers_text(out["writers_after"]),
+                out["writers_after_predicted"],
+            )
         return out
 
 

@@ -3,7 +3,7 @@
 """Action plugin for vmbackup.azure.windows_guest_agent: the Windows VM agent, shared by
 VmAgentNotRunning, AzureVmOffline (380008), NoVmAgent and UserErrorVmProvisioningStateFailed.
 
-One read-only probe (also in check mode), the plan from ``_winagent.assess_agent`` (the scan's
+One read-only probe (also in check mode), the plan from ``_windows_agent.assess_agent`` (the scan's
 evaluator), then ansible.windows.win_package (install/update from the user's MSI) and
 ansible.windows.win_service (start, or restart a stuck agent). The remote modules own check mode.
 """
@@ -11,7 +11,7 @@ ansible.windows.win_service (start, or restart a stuck agent). The remote module
 from __future__ import annotations
 
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError, display
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_agent import (
     AGENT_CODES,
     MIN_VERSION,
     assess_agent,
@@ -126,10 +126,7 @@ class ActionModule(GuestFixAction):
             out["agent_after"] = predicted
         out["agent_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "vm agent (before)",
-                "after_header": "vm agent (after)" + (" (predicted)" if out["agent_after_predicted"] else ""),
-                "before": _agent_text(facts),
-                "after": _agent_text(out["agent_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "vm agent", _agent_text(facts), _agent_text(out["agent_after"]), out["agent_after_predicted"]
+            )
         return out

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for vmbackup.azure.windows_installer (fix for ExtensionVCRedistInstallationFailure).
 
-One read-only probe (also in check mode), the plan from ``_wininstaller.assess_installer`` (the
+One read-only probe (also in check mode), the plan from ``_windows_installer.assess_installer`` (the
 scan's evaluator), then: ansible.windows.win_service ``start_mode: manual`` for msiserver (the
 SCM writes ``Start = 3``), opt-in ansible.windows.win_command ``msiexec.exe /unregister`` and
 ``msiexec.exe /regserver``, and ansible.windows.win_package for ``vcredist2013_x64.exe``
@@ -13,7 +13,7 @@ plugin does not send it then and reports that it would run.
 from __future__ import annotations
 
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._guest_fix import GuestFixAction, ResultError
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import (
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_installer import (
     DEFAULT_PRODUCT_ID,
     assess_installer,
     validate_options,
@@ -132,11 +132,10 @@ class ActionModule(GuestFixAction):
             out["installer_after"] = predicted
         out["installer_after_predicted"] = bool(out["changed"] and (check or not self.verifying()))
         if self._task.diff:
-            out["diff"] = {
-                "before_header": "windows installer (before)",
-                "after_header": "windows installer (after)"
-                + (" (predicted)" if out["installer_after_predicted"] else ""),
-                "before": _state_text(facts),
-                "after": _state_text(out["installer_after"]),
-            }
+            out["diff"] = self.fix_diff(
+                "windows installer",
+                _state_text(facts),
+                _state_text(out["installer_after"]),
+                out["installer_after_predicted"],
+            )
         return out

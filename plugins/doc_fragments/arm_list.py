@@ -14,6 +14,7 @@ options:
     default: 500
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    description: Reads only.
+    details: Reads only.
 """

@@ -35,7 +35,7 @@ class ConfFileError(Exception):
     """A file could not be read, backed up or written; the message names the file and the reason."""
 
 
-def split_keepends(text, universal=False):
+def split_keepends(text: str, universal: bool = False) -> list:
     """``[(line, ending)]``: ``ending`` is ``\\r\\n``, ``\\n`` (``\\r`` too with ``universal``), or ``""``
     for a last line without one."""
     out = []
@@ -48,7 +48,7 @@ def split_keepends(text, universal=False):
     return out
 
 
-def dominant_ending(pairs):
+def dominant_ending(pairs: list) -> str:
     """The line ending most lines of the file use (``\\n`` for an empty file)."""
     counts = {}
     for _line, ending in pairs:
@@ -57,11 +57,11 @@ def dominant_ending(pairs):
     return max(counts, key=counts.get) if counts else "\n"
 
 
-def join_pairs(pairs):
+def join_pairs(pairs: list) -> str:
     return "".join(line + ending for line, ending in pairs)
 
 
-def _reason(exc):
+def _reason(exc: Exception) -> str:
     if isinstance(exc, OSError):
         text = exc.strerror or str(exc)
         if exc.errno == errno.ENOSPC:
@@ -70,7 +70,7 @@ def _reason(exc):
     return str(exc)
 
 
-def read_text(path):
+def read_text(path: str) -> tuple:
     """``(text, is_utf8)`` of ``path``; non-UTF-8 bytes decode as surrogates and encode back unchanged."""
     try:
         with open(path, "rb") as handle:
@@ -83,12 +83,12 @@ def read_text(path):
         return data.decode("utf-8", "surrogateescape"), False
 
 
-def target_of(path):
+def target_of(path: str) -> str:
     """The file an edit of ``path`` writes: the target of a symlink (chains followed), else ``path``."""
     return os.path.realpath(path) if os.path.islink(path) else path
 
 
-def backup(path):
+def backup(path: str) -> str:
     """Copy ``path`` (its target) to a dated backup beside it; returns the backup's path."""
     target = target_of(path)
     dest = f"{target}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime())}"
@@ -104,7 +104,7 @@ def backup(path):
     return dest
 
 
-def write_text(module, path, text, new_mode=0o644):
+def write_text(module, path: str, text: str, new_mode: int = 0o644) -> str:
     """Replace ``path`` (the target of a symlink) with ``text`` (UTF-8, surrogates back to their bytes).
 
     Owner, mode and SELinux context are kept by ``module.atomic_move``; a new file gets ``new_mode``.

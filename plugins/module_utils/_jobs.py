@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import CATALOG, lookup
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 
 # Defaults of the live query (field-notes section 5; api-version of the stable spec whose ListJobs
 # example uses exactly this filter syntax: azure-rest-api-specs recoveryservicesbackup 2024-04-01).
@@ -501,7 +502,8 @@ def map_job(job, identities):
     return candidates[0], None
 
 
-def _finding(job, code):
+def _job_finding(job, code):
+    """The fail finding a failed backup job implies for one of its codes, with the code's doc_url."""
     entry = lookup(code)
     when = f" at {job['start_time']}" if job["start_time"] else ""
     detail = f"Azure Backup job {job['job_id']}{when} failed with {code}"
@@ -513,7 +515,7 @@ def _finding(job, code):
     fix = entry.fix
     if entry.role and not entry.implemented:
         fix += " (no role for this code in this release)"
-    return {"error_code": code, "status": "fail", "detail": detail, "fix": fix, "doc_url": entry.doc_url, "actions": []}
+    return dict(make_finding(code, "fail", detail, fix), doc_url=entry.doc_url)
 
 
 def _job_context(job):
@@ -630,7 +632,7 @@ def backup_job_findings(data, inventory, hosts=None, operations=None):
                 "failed_step": newest["failed_step"],
                 "older_failed_jobs": [job["job_id"] for job, _dummy in items[1:]],
             },
-            "findings": [_finding(newest, code) for code in newest["codes"]],
+            "findings": [_job_finding(newest, code) for code in newest["codes"]],
             "error": error,
         }
         _note_unknown(unknown, newest, host)

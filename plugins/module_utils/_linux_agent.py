@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     ConfFileError,
@@ -34,6 +35,8 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     read_text,
     split_keepends,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
 
 AGENT_CODES = ("VmAgentNotRunning", "NoVmAgent", "AzureVmOffline", "UserErrorVmProvisioningStateFailed")
 WAAGENT_CONF = "/etc/waagent.conf"
@@ -41,7 +44,6 @@ AGENT_LIB = "/var/lib/waagent"
 # Hyper-V sets this chassis asset tag on every Azure VM (cloud-init's ds-identify and WALinuxAgent use it).
 AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
 DMI_DIR = "/sys/class/dmi/id"
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 
 # family -> (package names to try, in order; service names to try, in order)
 PACKAGES = {
@@ -53,7 +55,7 @@ PACKAGES = {
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
 
-def parse_os_release(text):
+def parse_os_release(text: str) -> dict:
     out = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
@@ -65,7 +67,7 @@ def parse_os_release(text):
     return out
 
 
-def os_family(os_release):
+def os_family(os_release: dict) -> str:
     """``debian``, ``ubuntu``, ``redhat``, ``suse`` or ``unknown`` from /etc/os-release fields."""
     ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
     for ident in ids:
@@ -80,7 +82,7 @@ def os_family(os_release):
     return "unknown"
 
 
-def parse_waagent_version(text):
+def parse_waagent_version(text: str) -> dict:
     """``{agent, goal_state_agent, python}`` from ``waagent --version`` (None for what is not printed)."""
     agent = re.search(r"WALinuxAgent-([0-9][0-9A-Za-z.+~-]*)", text or "")
     goal = re.search(r"Goal state agent:\s*([0-9][0-9A-Za-z.+~-]*)", text or "")
@@ -92,7 +94,7 @@ def parse_waagent_version(text):
     }
 
 
-def _conf_setting(line):
+def _conf_setting(line: str) -> tuple | None:
     """``(key, value)`` of one waagent.conf line as the agent reads it, or None.
 
     WALinuxAgent ``azurelinuxagent/common/conf.py`` ``ConfigurationProvider.load`` (2.7.3.0, Debian's
@@ -108,7 +110,7 @@ def _conf_setting(line):
     return key.strip(), (value if value != "None" else None)
 
 
-def parse_waagent_conf(text):
+def parse_waagent_conf(text: str) -> dict:
     """``{key: value}`` of /etc/waagent.conf exactly as the agent reads it (``_conf_setting``; the last line wins).
 
     The agent splits the text on ``\n`` only (``content.split('\n')``): form feed or U+2028 do not end a line.
@@ -121,7 +123,7 @@ def parse_waagent_conf(text):
     return out
 
 
-def conf_switch(value, default=True):
+def conf_switch(value: str | None, default: bool = True) -> bool:
     """A waagent.conf switch as the agent's ``get_switch`` reads it: ``y``/``n`` in any case, else the default."""
     if value is not None and value.lower() == "y":
         return True
@@ -130,12 +132,12 @@ def conf_switch(value, default=True):
     return default
 
 
-def conf_disabled(value):
+def conf_disabled(value: str | None) -> bool:
     """True when ``Extensions.Enabled`` (a switch, default on) is off for the agent: ``n`` in any case only."""
     return conf_switch(value, True) is False
 
 
-def set_conf_value(text, key, value):
+def set_conf_value(text: str, key: str, value: str) -> str:
     """``text`` with ``key=value``: the first line that sets ``key`` (as the agent reads lines) is replaced, the
     others removed; appended when absent. Every other line keeps its bytes and line ending (CRLF stays CRLF);
     lines end at ``\n`` only, as for the agent."""
@@ -152,12 +154,27 @@ def set_conf_value(text, key, value):
         out.append([line, ending])
     if not done:
         if out and not out[-1][1]:
-            out[-1][1] = eol
+            out[-1][1] = _ending_for_last_line(out[-1][0], eol)
         out.append([f"{key}={value}", eol])
     return join_pairs(out)
 
 
-def mount_of(path, mounts):
+def _ending_for_last_line(line: str, eol: str) -> str:
+    r"""The ending an unterminated last line gets when a line is appended after it: the file's ``eol``, unless
+    a CR would change how the agent reads the line, then LF alone.
+
+    WALinuxAgent 2.7.3.0 (Debian's ``waagent`` 2.7.3.0-4.1) ``ConfigurationProvider.load``
+    (azurelinuxagent/common/conf.py, line 49) reads a value as
+    ``parts[1].split('#')[0].strip("\" ").strip()``: quotes and blanks are stripped before the rest of the
+    whitespace, so ``Lib.Dir="/var/lib/waagent"`` reads ``/var/lib/waagent`` as the last line of a file but
+    ``/var/lib/waagent"`` once a CR follows the closing quote.
+    """
+    if eol == "\r\n" and _conf_setting(line + "\r") != _conf_setting(line):
+        return "\n"
+    return eol
+
+
+def mount_of(path: str, mounts: list) -> dict:
     """The mountinfo entry (``parse_mountinfo``) that holds ``path``: the longest matching mount point, last mounted."""
     best = None
     for entry in mounts:
@@ -168,7 +185,7 @@ def mount_of(path, mounts):
     return best
 
 
-def read_waagent_conf(path):
+def read_waagent_conf(path: str) -> tuple:
     """``(text, error)`` of waagent.conf read as the agent reads it; ``(None, None)`` when there is no file.
 
     WALinuxAgent 2.7.3.0 (Debian's ``waagent``) ``azurelinuxagent/common/conf.py`` ``load_conf_from_file``
@@ -195,27 +212,19 @@ def read_waagent_conf(path):
     return text, None
 
 
-def _read(path, default=None):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return default
-
-
-def azure_identity(dmi_dir=DMI_DIR):
+def azure_identity(dmi_dir: str = DMI_DIR) -> dict:
     """DMI evidence that this is an Azure VM: ``{azure, chassis_asset_tag, sys_vendor, product_name}``."""
-    tag = (_read(os.path.join(dmi_dir, "chassis_asset_tag"), "") or "").strip()
-    vendor = (_read(os.path.join(dmi_dir, "sys_vendor"), "") or "").strip()
-    product = (_read(os.path.join(dmi_dir, "product_name"), "") or "").strip()
+    tag = (read_file(os.path.join(dmi_dir, "chassis_asset_tag"), "") or "").strip()
+    vendor = (read_file(os.path.join(dmi_dir, "sys_vendor"), "") or "").strip()
+    product = (read_file(os.path.join(dmi_dir, "product_name"), "") or "").strip()
     return {"azure": tag == AZURE_ASSET_TAG, "chassis_asset_tag": tag, "sys_vendor": vendor, "product_name": product}
 
 
-def service_manager():
+def service_manager() -> str:
     """``systemd`` when systemd runs as init, ``sysv`` when another init runs, ``none`` in a chroot or image."""
     if os.path.isdir("/run/systemd/system"):
         return "systemd"
-    init = _read("/proc/1/comm", "") or ""
+    init = read_file("/proc/1/comm", "") or ""
     try:
         same_root = os.stat("/proc/1/root/").st_ino == os.stat("/").st_ino
     except OSError:
@@ -225,12 +234,20 @@ def service_manager():
     return "none"
 
 
-def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGENT_LIB, package=None, service=None):
+def gather_agent(
+    run_command: Callable,
+    which: Callable,
+    mounts: list,
+    conf_path: str = WAAGENT_CONF,
+    lib_dir: str = AGENT_LIB,
+    package: str | None = None,
+    service: str | None = None,
+) -> dict:
     """Read-only facts about the agent. ``run_command(argv) -> (rc, out, err)`` (C locale);
     ``which(name) -> path or None``; ``mounts``: ``parse_mountinfo`` entries. Never raises.
     """
     facts = {"errors": []}
-    osr = parse_os_release(_read("/etc/os-release", "") or _read("/usr/lib/os-release", "") or "")
+    osr = parse_os_release(read_file("/etc/os-release", "") or read_file("/usr/lib/os-release", "") or "")
     family = os_family(osr)
     facts["os"] = {"id": osr.get("ID"), "version_id": osr.get("VERSION_ID"), "family": family}
     facts["identity"] = azure_identity()
@@ -322,11 +339,7 @@ def gather_agent(run_command, which, mounts, conf_path=WAAGENT_CONF, lib_dir=AGE
 # Evaluators
 
 
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
-def agent_options(options):
+def agent_options(options: dict) -> dict:
     options = dict(options or {})
     return {
         "azure_only": bool(options.get("azure_only", True)),
@@ -338,7 +351,7 @@ def agent_options(options):
     }
 
 
-def plan_agent(facts, options, code="VmAgentNotRunning"):
+def plan_agent(facts: dict, options: dict, code: str = "VmAgentNotRunning") -> tuple:
     """``(status, problems, actions, notes)`` of the agent for ``code`` (see the module docstring)."""
     opts = agent_options(options)
     problems, actions, notes = [], [], []
@@ -440,7 +453,7 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
             }
         )
     # a restart only when the fix changes the configuration, or (UserErrorVmProvisioningStateFailed) the agent
-    # does not run and is not started by this fix: a healthy agent is never restarted (issue 10 item 7)
+    # does not run and is not started by this fix: a healthy agent is never restarted
     starting = any(a["action"] == "start_agent" and a["allowed"] for a in actions)
     wants_restart = any(a["action"] == "set_extensions_enabled" and a["allowed"] for a in actions) or (
         code == "UserErrorVmProvisioningStateFailed" and svc.get("active") is not True and not starting
@@ -460,17 +473,17 @@ def plan_agent(facts, options, code="VmAgentNotRunning"):
     return problems, actions, notes
 
 
-def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
+def evaluate_agent(facts: dict, options: dict | None = None, code: str = "VmAgentNotRunning") -> dict:
     """The finding of ``code`` (one of AGENT_CODES) from ``vmbackup_linux`` facts (key ``agent``)."""
     if code not in AGENT_CODES:
         raise ValueError(f"the Linux agent check decides {', '.join(AGENT_CODES)}, not {code}")
     agent = facts.get("agent") if isinstance(facts, dict) and "agent" in facts else facts
     if not isinstance(agent, dict) or "package" not in agent:
-        return _finding(code, "error", "the gathered facts have no agent section")
+        return make_finding(code, "error", "the gathered facts have no agent section")
     opts = agent_options(options)
     identity = agent.get("identity") or {}
     if opts["azure_only"] and not identity.get("azure"):
-        return _finding(
+        return make_finding(
             code,
             "not_applicable",
             "not an Azure VM (DMI chassis asset tag "
@@ -481,7 +494,7 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
     conf_error = (agent.get("conf") or {}).get("error") if code not in ("NoVmAgent", "AzureVmOffline") else None
     if conf_error:
         detail = "; ".join(problems + notes)
-        return _finding(
+        return make_finding(
             code, "error", detail, "make the file one the agent can read (UTF-8, not empty), then run again"
         )
     restart_only = [a for a in actions if a["action"] == "restart_agent"]
@@ -522,11 +535,11 @@ def evaluate_agent(facts, options=None, code="VmAgentNotRunning"):
             fix_parts.append(f"restart {action['service']}" if action["allowed"] else action["reason"])
     if code == "AzureVmOffline" and status == "fail":
         fix_parts.append("then check the VM's provisionVMAgent flag in Azure and re-register the VM (control plane)")
-    return _finding(code, status, detail, "; ".join(fix_parts) if status == "fail" or actions else "", actions)
+    return make_finding(code, status, detail, "; ".join(fix_parts) if status == "fail" or actions else "", actions)
 
 
-def evaluator_for(code):
-    def evaluate(facts, options=None):
+def evaluator_for(code: str) -> Callable:
+    def evaluate(facts: dict, options: dict | None = None) -> dict:
         return evaluate_agent(facts, options, code)
 
     evaluate.__name__ = f"evaluate_linux_agent_{code}"

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Report-only conditions of a Linux guest: gather (read only) and evaluators (internal).
 
-The same codes as the Windows side (``_conditions.py``), Linux data:
+The same codes as the Windows side (``_windows_conditions.py`` on the controller; ``_extension_status.py``), Linux data:
 
 * ``GuestDhcpDisabled``: a NIC whose configuration is static. Read from the configuration files
   of every network stack a distribution may use - ifupdown (``/etc/network/interfaces`` and
@@ -34,25 +34,23 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import evaluate_extension_status
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import parse_waagent_conf, read_waagent_conf
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
 
 EXTENSION_GLOB = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux-*"
 DEFAULT_THRESHOLD = 90
 STATUS_MAX_BYTES = 1024 * 1024
 
 
-def _read(path, default=None, limit=None):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(limit) if limit else handle.read()
-    except OSError:
-        return default
-
-
 # ---------------------------------------------------------------------------------------------
 # DHCP
 
 
-def nics(sys_net="/sys/class/net"):
+def nics(sys_net: str = "/sys/class/net") -> list:
     """Names of the hardware NICs (``device`` link present, not enslaved to a bond/VF master)."""
     out = []
     try:
@@ -69,7 +67,7 @@ def nics(sys_net="/sys/class/net"):
     return out
 
 
-def parse_ifupdown(text):
+def parse_ifupdown(text: str) -> dict:
     """``{iface: method}`` from /etc/network/interfaces (``iface eth0 inet dhcp``; inet6 ignored)."""
     out = {}
     for line in (text or "").splitlines():
@@ -79,7 +77,7 @@ def parse_ifupdown(text):
     return out
 
 
-def _ini(text):
+def _ini(text: str) -> dict:
     """A tolerant ``{section: {key: value}}`` of INI-like files (last value wins, keys as written)."""
     current = {}
     sections = {"": current}
@@ -96,7 +94,7 @@ def _ini(text):
     return sections
 
 
-def parse_networkd(text):
+def parse_networkd(text: str) -> dict:
     """``{match_names: [...], dhcp: bool, addresses: [...]}`` of a systemd-networkd ``.network`` file."""
     sections = _ini(text)
     names = (sections.get("Match") or {}).get("Name", "").split()
@@ -108,14 +106,14 @@ def parse_networkd(text):
     return {"match_names": names, "dhcp": dhcp, "addresses": [a for a in addresses if a]}
 
 
-def parse_nm_keyfile(text):
+def parse_nm_keyfile(text: str) -> dict:
     """``{interface, method}`` of a NetworkManager keyfile (``[ipv4] method=auto|manual|disabled``)."""
     sections = _ini(text)
     conn = sections.get("connection") or {}
     return {"interface": conn.get("interface-name"), "method": (sections.get("ipv4") or {}).get("method", "auto")}
 
 
-def parse_ifcfg(text):
+def parse_ifcfg(text: str) -> dict:
     """``{device, bootproto, ipaddr}`` of a RHEL ``ifcfg-*`` file."""
     values = _ini(text).get("") or {}
     return {
@@ -125,21 +123,21 @@ def parse_ifcfg(text):
     }
 
 
-def _networkd_matches(patterns, nic):
+def _networkd_matches(patterns: list, nic: str) -> bool:
     import fnmatch
 
     return any(fnmatch.fnmatchcase(nic, p) for p in patterns)
 
 
-def gather_dhcp(root="/", sys_net="/sys/class/net"):
+def gather_dhcp(root: str = "/", sys_net: str = "/sys/class/net") -> list:
     """Per NIC: ``{name, method: dhcp|static|unknown, sources: [...]}`` from configuration and lease files."""
 
-    def path(*parts):
+    def path(*parts) -> str:
         return os.path.join(root, *[p.lstrip("/") for p in parts])
 
     result = []
-    interfaces_text = (_read(path("/etc/network/interfaces"), "") or "") + "\n".join(
-        _read(f, "") or "" for f in sorted(glob.glob(path("/etc/network/interfaces.d/*")))
+    interfaces_text = (read_file(path("/etc/network/interfaces"), "") or "") + "\n".join(
+        read_file(f, "") or "" for f in sorted(glob.glob(path("/etc/network/interfaces.d/*")))
     )
     ifupdown = parse_ifupdown(interfaces_text)
     networkd_files = {}
@@ -151,12 +149,12 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
     ):
         for f in sorted(glob.glob(path(directory, "*.network"))):
             networkd_files[os.path.basename(f)] = f  # /etc overrides /run overrides /usr/lib (same name)
-    networkd = [(name, parse_networkd(_read(f, ""))) for name, f in sorted(networkd_files.items())]
+    networkd = [(name, parse_networkd(read_file(f, ""))) for name, f in sorted(networkd_files.items())]
     keyfiles = [
-        parse_nm_keyfile(_read(f, "")) for f in sorted(glob.glob(path("/etc/NetworkManager/system-connections/*")))
+        parse_nm_keyfile(read_file(f, "")) for f in sorted(glob.glob(path("/etc/NetworkManager/system-connections/*")))
     ]
-    ifcfgs = [parse_ifcfg(_read(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network-scripts/ifcfg-*")))]
-    ifcfgs += [parse_ifcfg(_read(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network/ifcfg-*")))]
+    ifcfgs = [parse_ifcfg(read_file(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network-scripts/ifcfg-*")))]
+    ifcfgs += [parse_ifcfg(read_file(f, "")) for f in sorted(glob.glob(path("/etc/sysconfig/network/ifcfg-*")))]
     lease_globs = (
         "/var/lib/dhcp/dhclient*{nic}*.lease*",
         "/var/lib/dhclient/dhclient*{nic}*.lease*",
@@ -191,7 +189,7 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
         leases = []
         for pattern in lease_globs:
             leases += glob.glob(path(pattern.format(nic=nic)))
-        ifindex = (_read(os.path.join(sys_net, nic, "ifindex"), "") or "").strip()
+        ifindex = (read_file(os.path.join(sys_net, nic, "ifindex"), "") or "").strip()
         if ifindex and os.path.exists(path("/run/systemd/netif/leases", ifindex)):
             leases.append(path("/run/systemd/netif/leases", ifindex))
         if leases:
@@ -210,12 +208,12 @@ def gather_dhcp(root="/", sys_net="/sys/class/net"):
 # DNS
 
 
-def resolve_names(names, timeout=5.0, resolver=None):
+def resolve_names(names: list, timeout: float = 5.0, resolver: Callable | None = None) -> list:
     """``[{name, resolved, addresses, error}]``: every name looked up in parallel, waiting ``timeout`` s at most."""
     resolver = resolver or socket.getaddrinfo
     results = {name: {"name": name, "resolved": False, "addresses": [], "error": "timed out"} for name in names}
 
-    def one(name):
+    def one(name: str) -> None:
         try:
             infos = resolver(name, 443, proto=socket.IPPROTO_TCP)
             addresses = sorted({info[4][0] for info in infos})
@@ -236,7 +234,7 @@ def resolve_names(names, timeout=5.0, resolver=None):
 # CPU and memory
 
 
-def parse_proc_stat_cpu(text):
+def parse_proc_stat_cpu(text: str) -> tuple:
     """``(busy, total)`` jiffies of the aggregate ``cpu`` line of /proc/stat (idle + iowait count as idle)."""
     for line in (text or "").splitlines():
         parts = line.split()
@@ -248,7 +246,7 @@ def parse_proc_stat_cpu(text):
     return None
 
 
-def parse_meminfo(text):
+def parse_meminfo(text: str) -> dict:
     """``{MemTotal: kB, MemAvailable: kB, ...}``."""
     out = {}
     for line in (text or "").splitlines():
@@ -259,18 +257,18 @@ def parse_meminfo(text):
     return out
 
 
-def gather_resources(sample_seconds=1.0, proc="/proc"):
-    first = parse_proc_stat_cpu(_read(os.path.join(proc, "stat"), ""))
+def gather_resources(sample_seconds: float = 1.0, proc: str = "/proc") -> dict:
+    first = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
     time.sleep(sample_seconds)
-    second = parse_proc_stat_cpu(_read(os.path.join(proc, "stat"), ""))
+    second = parse_proc_stat_cpu(read_file(os.path.join(proc, "stat"), ""))
     cpu = None
     if first and second and second[1] > first[1]:
         cpu = round(100.0 * (second[0] - first[0]) / (second[1] - first[1]), 1)
-    mem = parse_meminfo(_read(os.path.join(proc, "meminfo"), ""))
+    mem = parse_meminfo(read_file(os.path.join(proc, "meminfo"), ""))
     mem_pct = None
     if mem.get("MemTotal") and "MemAvailable" in mem:
         mem_pct = round(100.0 * (mem["MemTotal"] - mem["MemAvailable"]) / mem["MemTotal"], 1)
-    load = (_read(os.path.join(proc, "loadavg"), "") or "").split()[:3]
+    load = (read_file(os.path.join(proc, "loadavg"), "") or "").split()[:3]
     return {
         "cpu_percent": cpu,
         "memory_percent": mem_pct,
@@ -285,13 +283,13 @@ def gather_resources(sample_seconds=1.0, proc="/proc"):
 # The extension's status files
 
 
-def _seq(path):
+def _seq(path: str) -> int:
     name = os.path.basename(path)
     stem = name[: -len(".status")] if name.endswith(".status") else name
     return int(stem) if stem.isdigit() else -1
 
 
-def newest_status(lib_dir="/var/lib/waagent"):
+def newest_status(lib_dir: str = "/var/lib/waagent") -> dict:
     """``{found, path, sequence, handler, content, mtime, count}`` of the newest ``.status`` (highest sequence).
 
     Looks under ``lib_dir`` and ``/var/lib/waagent`` (extensions use the latter whatever ``Lib.Dir`` says,
@@ -304,7 +302,7 @@ def newest_status(lib_dir="/var/lib/waagent"):
     if not files:
         return {"found": False, "lib_dir": lib_dir, "count": 0}
 
-    def key(path):
+    def key(path: str) -> tuple:
         try:
             mtime = os.stat(path).st_mtime
         except OSError:
@@ -312,7 +310,7 @@ def newest_status(lib_dir="/var/lib/waagent"):
         return (_seq(path), mtime)
 
     best = max(files, key=key)
-    content = _read(best, None, limit=STATUS_MAX_BYTES)
+    content = read_file(best, None, limit=STATUS_MAX_BYTES)
     return {
         "found": True,
         "path": best,
@@ -324,17 +322,17 @@ def newest_status(lib_dir="/var/lib/waagent"):
     }
 
 
-def agent_lib_dir(conf_path="/etc/waagent.conf"):
+def agent_lib_dir(conf_path: str = "/etc/waagent.conf") -> str:
     """``Lib.Dir`` of the agent's configuration, read as the agent reads it (default /var/lib/waagent)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
-        parse_waagent_conf,
-        read_waagent_conf,
-    )
-
     return parse_waagent_conf(read_waagent_conf(conf_path)[0] or "").get("Lib.Dir") or "/var/lib/waagent"
 
 
-def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0, conf_path="/etc/waagent.conf"):
+def gather_conditions(
+    endpoint_names: list | tuple = (),
+    dns_timeout: float = 5.0,
+    cpu_sample_seconds: float = 1.0,
+    conf_path: str = "/etc/waagent.conf",
+) -> dict:
     lib_dir = agent_lib_dir(conf_path)
     return {
         "nics": gather_dhcp(),
@@ -348,30 +346,26 @@ def gather_conditions(endpoint_names=(), dns_timeout=5.0, cpu_sample_seconds=1.0
 # Evaluators (controller side; they read ``vmbackup_linux.conditions``)
 
 
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
-def _conditions(facts, code, key):
+def _conditions(facts: dict, code: str, key: str) -> tuple:
     cond = facts.get("conditions") if isinstance(facts, dict) else None
     if not isinstance(cond, dict):
-        return None, _finding(code, "error", "the gathered facts have no conditions section")
+        return None, make_finding(code, "error", "the gathered facts have no conditions section")
     if cond.get("skipped"):
-        return None, _finding(code, "not_applicable", cond["skipped"])
+        return None, make_finding(code, "not_applicable", cond["skipped"])
     if key in (cond.get("errors") or {}):
-        return None, _finding(code, "error", f"gathering {key} failed: {cond['errors'][key]}")
+        return None, make_finding(code, "error", f"gathering {key} failed: {cond['errors'][key]}")
     if key not in cond:
-        return None, _finding(code, "error", f"the gathered facts have no {key}")
+        return None, make_finding(code, "error", f"the gathered facts have no {key}")
     return cond[key], None
 
 
-def evaluate_linux_dhcp(facts, options=None):
+def evaluate_linux_dhcp(facts: dict, options: dict | None = None) -> dict:
     code = "GuestDhcpDisabled"
     data, error = _conditions(facts, code, "nics")
     if error:
         return error
     if not data:
-        return _finding(code, "not_applicable", "no hardware network interface found")
+        return make_finding(code, "not_applicable", "no hardware network interface found")
     static = [n for n in data if n["method"] == "static"]
     unknown = [n for n in data if n["method"] == "unknown"]
     dhcp = [n for n in data if n["method"] == "dhcp"]
@@ -386,7 +380,7 @@ def evaluate_linux_dhcp(facts, options=None):
             {"action": "enable_dhcp", "interface": n["name"], "allowed": False, "disruptive": True, "reason": fix}
             for n in static
         ]
-        return _finding(code, "fail", detail, fix, actions)
+        return make_finding(code, "fail", detail, fix, actions)
     parts = []
     if dhcp:
         parts.append("DHCP on " + ", ".join(n["name"] for n in dhcp))
@@ -394,20 +388,20 @@ def evaluate_linux_dhcp(facts, options=None):
         parts.append(
             "no configuration or lease found for " + ", ".join(n["name"] for n in unknown) + " (could not tell)"
         )
-    return _finding(code, "pass", "; ".join(parts))
+    return make_finding(code, "pass", "; ".join(parts))
 
 
-def evaluate_linux_dns(facts, options=None):
+def evaluate_linux_dns(facts: dict, options: dict | None = None) -> dict:
     code = "AzureEndpointUnreachable"
     data, error = _conditions(facts, code, "dns")
     if error:
         return error
     if not data:
-        return _finding(code, "not_applicable", "no Azure endpoint names to check (vmbackup_azure_endpoint_names)")
+        return make_finding(code, "not_applicable", "no Azure endpoint names to check (vmbackup_azure_endpoint_names)")
     failed = [d for d in data if not d["resolved"]]
     if failed:
         detail = "; ".join(f"{d['name']} does not resolve ({d['error']})" for d in failed)
-        return _finding(
+        return make_finding(
             code,
             "fail",
             detail,
@@ -415,10 +409,10 @@ def evaluate_linux_dns(facts, options=None):
             + ", ".join(d["name"] for d in failed)
             + " resolve from the VM",
         )
-    return _finding(code, "pass", "resolved: " + ", ".join(f"{d['name']} ({d['addresses'][0]})" for d in data))
+    return make_finding(code, "pass", "resolved: " + ", ".join(f"{d['name']} ({d['addresses'][0]})" for d in data))
 
 
-def evaluate_linux_resources(facts, options=None):
+def evaluate_linux_resources(facts: dict, options: dict | None = None) -> dict:
     code = "HighResourceUsage"
     data, error = _conditions(facts, code, "resources")
     if error:
@@ -427,10 +421,10 @@ def evaluate_linux_resources(facts, options=None):
     try:
         threshold = float(options.get("threshold", DEFAULT_THRESHOLD))
     except (TypeError, ValueError):
-        return _finding(code, "error", f"threshold: {options.get('threshold')!r} is not a number")
+        return make_finding(code, "error", f"threshold: {options.get('threshold')!r} is not a number")
     cpu, mem = data.get("cpu_percent"), data.get("memory_percent")
     if cpu is None and mem is None:
-        return _finding(code, "error", "neither /proc/stat nor /proc/meminfo could be read")
+        return make_finding(code, "error", "neither /proc/stat nor /proc/meminfo could be read")
     over = []
     if cpu is not None and cpu > threshold:
         over.append(
@@ -440,14 +434,14 @@ def evaluate_linux_resources(facts, options=None):
     if mem is not None and mem > threshold:
         over.append(f"memory {mem:.0f} % in use")
     if over:
-        return _finding(
+        return make_finding(
             code,
             "fail",
             "; ".join(over) + f" (threshold {threshold:.0f} %)",
             "report only: take an on-demand backup at a quieter time or move the backup schedule away from the peak;"
             " a bigger VM size if it stays busy",
         )
-    return _finding(
+    return make_finding(
         code,
         "pass",
         f"CPU {cpu if cpu is not None else '?'} %, memory {mem if mem is not None else '?'} %"
@@ -455,18 +449,14 @@ def evaluate_linux_resources(facts, options=None):
     )
 
 
-def evaluate_linux_extension_status(facts, options=None):
+def evaluate_linux_extension_status(facts: dict, options: dict | None = None) -> dict:
     """The newest Linux VMSnapshot ``.status``: its last error code (parsed like the Windows one)."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
-        evaluate_extension_status,
-    )
-
     code = "SnapshotExtensionLoadFailed"
     data, error = _conditions(facts, code, "extension_status")
     if error:
         return error
     if not data.get("found"):
-        return _finding(
+        return make_finding(
             code,
             "not_applicable",
             f"no VMSnapshotLinux status file under {data.get('lib_dir') or '/var/lib/waagent'}"

@@ -32,6 +32,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     join_pairs,
     split_keepends,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 
 ERROR_CODE = "ExtensionFailedSnapshotLimitReachedError"
 DEFAULT_PATH = "/etc/azure/vmbackup.conf"
@@ -96,12 +97,12 @@ class ConfError(ValueError):
     """The file cannot be edited safely; nothing is written."""
 
 
-def split_lines(text):
+def split_lines(text: str) -> list:
     """Lines as the extension's ``config.read(path)`` sees them (universal newlines)."""
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def parse_conf(text):
+def parse_conf(text: str) -> dict:
     """The structure of ``text`` as ``ConfigParser`` sees it, with line numbers (1-based).
 
     Mirrors ``RawConfigParser._read`` (Python 3): full-line comments ``#``/``;``, no inline comments,
@@ -189,13 +190,13 @@ def parse_conf(text):
     }
 
 
-def _read(text, strict=True):
+def _read(text: str, strict: bool = True) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(strict=strict) if not strict else configparser.ConfigParser()
     parser.read_string("\n".join(split_lines(text)))
     return parser
 
 
-def configparser_errors(text):
+def configparser_errors(text: str) -> list:
     """What Python 3's ``ConfigParser()`` (as the extension builds it) says about ``text``: a list of messages.
 
     Empty when the extension reads the file. Also lists values it cannot ``get`` (interpolation
@@ -215,7 +216,7 @@ def configparser_errors(text):
     return problems
 
 
-def configparser_problems(text):
+def configparser_problems(text: str) -> tuple:
     """``(file_errors, key_errors)``: errors that make the extension ignore the whole file (it cannot be
     read), and ``{(section, key): message}`` for values it cannot ``get`` (a ``%``): only those are ignored,
     each where it is read."""
@@ -233,7 +234,7 @@ def configparser_problems(text):
     return [], keys
 
 
-def effective_settings(text, section=DEFAULT_SECTION):
+def effective_settings(text: str, section: str = DEFAULT_SECTION) -> dict:
     """``{key: value}`` the extension sees in ``section`` (``has_option``/``get``: [DEFAULT] included), raw;
     ``{}`` when the file does not parse or the section is missing."""
     try:
@@ -245,7 +246,7 @@ def effective_settings(text, section=DEFAULT_SECTION):
     return {k: parser.get(section, k, raw=True) for k in parser.options(section)}
 
 
-def reading_notes(text, section=DEFAULT_SECTION):
+def reading_notes(text: str, section: str = DEFAULT_SECTION) -> list:
     """How the extension reads the values of ``text`` where that is not what it says (report only)."""
     notes = []
     values = effective_settings(text, section)
@@ -277,13 +278,13 @@ def reading_notes(text, section=DEFAULT_SECTION):
     return notes
 
 
-def raw_settings(text, strict=True):
+def raw_settings(text: str, strict: bool = True) -> dict:
     """``{section: {key: value}}`` as ``configparser`` reads ``text`` (no interpolation; raises configparser.Error)."""
     parser = _read(text, strict=strict)
     return {sec: {k: parser.get(sec, k, raw=True) for k in parser.options(sec)} for sec in parser.sections()}
 
 
-def settings_of(parsed, section):
+def settings_of(parsed: dict, section: str) -> dict:
     """``{key: value}`` of ``section`` (last one wins, as Python 2's parser did); {} when absent."""
     out = {}
     for sec in parsed["sections"]:
@@ -293,7 +294,7 @@ def settings_of(parsed, section):
     return out
 
 
-def render_value(value):
+def render_value(value: bool | int | str | list) -> str:
     """A setting as the extension compares it: bools ``True``/``False``, lists comma-separated without spaces."""
     if isinstance(value, bool):
         return "True" if value else "False"
@@ -302,11 +303,11 @@ def render_value(value):
     return str(value).strip()
 
 
-def _split_list(value):
+def _split_list(value: str) -> list:
     return [item.strip() for item in str(value).split(",") if item.strip()]
 
 
-def validate_settings(settings, remove=()):
+def validate_settings(settings: dict, remove: list | tuple = ()) -> tuple:
     """Normalise and check the requested settings; raises ConfError naming the bad input."""
     out = {}
     for raw_key, value in (settings or {}).items():
@@ -376,7 +377,7 @@ def validate_settings(settings, remove=()):
     return out, removed
 
 
-def desired_settings(options):
+def desired_settings(options: dict) -> tuple:
     """The settings the fix would make sure of: ``settings`` plus, with ``asr``, the doc's legacy key."""
     section = options.get("section") or DEFAULT_SECTION
     if section != DEFAULT_SECTION and section.lower() == DEFAULT_SECTION.lower():
@@ -391,7 +392,7 @@ def desired_settings(options):
     return settings, remove
 
 
-def _merge_duplicate(dup, wanted):
+def _merge_duplicate(dup: dict, wanted: dict) -> str:
     """The one value for a duplicated key, or raise ConfError when it cannot be decided."""
     key = dup["key"]
     if key in wanted:
@@ -416,7 +417,9 @@ def _merge_duplicate(dup, wanted):
     )
 
 
-def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
+def plan_conf(
+    text: str | None, section: str = DEFAULT_SECTION, settings: dict | None = None, remove: list | tuple = ()
+) -> tuple:
     """The new file text for ``text`` (None: the file does not exist) and the list of changes.
 
     ``settings`` / ``remove`` as returned by ``validate_settings``. Lines other than the keys touched
@@ -544,7 +547,16 @@ def plan_conf(text, section=DEFAULT_SECTION, settings=None, remove=()):
     return new_text, changes
 
 
-def _verify(old_text, new_text, section, settings, remove, merged, own=None, from_default=()):
+def _verify(
+    old_text: str,
+    new_text: str,
+    section: str,
+    settings: dict,
+    remove: list,
+    merged: dict,
+    own: dict | None = None,
+    from_default: list | tuple = (),
+) -> None:
     """Refuse a plan whose result the extension would read differently from what we meant (defence in depth)."""
     try:
         expected = raw_settings(old_text, strict=False)
@@ -571,7 +583,7 @@ def _verify(old_text, new_text, section, settings, remove, merged, own=None, fro
         )
 
 
-def _new_position(lines, replace, spans, last_line):
+def _new_position(lines: list, replace: dict, spans: dict, last_line: int) -> int:
     """Index in the output list right after original line ``last_line`` (replacements accounted for)."""
     count = 0
     skip_until = 0
@@ -593,7 +605,7 @@ def _new_position(lines, replace, spans, last_line):
 # VMSnapshotPluginHost.conf: root-owned, group/other may at most read (field-notes section 1)
 
 
-def plugin_host_conf_problems(info):
+def plugin_host_conf_problems(info: dict) -> list:
     """Problems of ``/etc/azure/VMSnapshotPluginHost.conf`` from ``{exists, uid, mode}`` (empty: fine)."""
     if not info or not info.get("exists"):
         return []
@@ -608,7 +620,7 @@ def plugin_host_conf_problems(info):
     return problems
 
 
-def plugin_host_conf_fixed_mode(mode):
+def plugin_host_conf_fixed_mode(mode: int) -> int:
     """``mode`` with the write and execute bits of group and others removed."""
     return stat.S_IMODE(mode) & ~0o033
 
@@ -617,7 +629,7 @@ def plugin_host_conf_fixed_mode(mode):
 # gather (remote side) and the evaluator
 
 
-def read_conf_facts(path=DEFAULT_PATH, plugin_host_path=PLUGIN_HOST_CONF):
+def read_conf_facts(path: str = DEFAULT_PATH, plugin_host_path: str = PLUGIN_HOST_CONF) -> dict:
     """What the evaluator needs: the file text and the plugin host config's owner and mode. Never raises."""
     import os
 
@@ -654,7 +666,7 @@ CONTROL_PLANE_NOTE = (
 )
 
 
-def evaluate_vmbackup_conf(facts, options=None):
+def evaluate_vmbackup_conf(facts: dict, options: dict | None = None) -> dict:
     """The ExtensionFailedSnapshotLimitReachedError finding for the guest side.
 
     ``facts``: ``ansible_facts.vmbackup_linux`` (key ``vmbackup_conf``) or that dict itself.
@@ -667,15 +679,15 @@ def evaluate_vmbackup_conf(facts, options=None):
     options = options or {}
     conf = facts.get("vmbackup_conf", facts) if isinstance(facts, dict) else None
     if not isinstance(conf, dict) or "exists" not in conf:
-        return _finding("error", "the gathered facts have no vmbackup_conf section", "", [])
+        return make_finding(ERROR_CODE, "error", "the gathered facts have no vmbackup_conf section", "", [])
     section = options.get("section") or DEFAULT_SECTION
     path = conf.get("path") or options.get("path") or DEFAULT_PATH
     try:
         settings, remove = desired_settings(options)
     except ConfError as exc:
-        return _finding("error", f"bad options: {exc}", "", [])
+        return make_finding(ERROR_CODE, "error", f"bad options: {exc}", "", [])
     if conf.get("error") and conf.get("content") is None:
-        return _finding("error", conf["error"], "", [])
+        return make_finding(ERROR_CODE, "error", conf["error"], "", [])
 
     details, fixes, actions, notes = [], [], [], []
     text = conf.get("content") if conf.get("exists") else None
@@ -758,10 +770,6 @@ def evaluate_vmbackup_conf(facts, options=None):
         detail += "; " + "; ".join(notes)
     fix = "; ".join(fixes)
     fix = (fix + "; " if fix else "") + CONTROL_PLANE_NOTE if status == "fail" else fix
-    finding = _finding(status, detail, fix, actions)
+    finding = make_finding(ERROR_CODE, status, detail, fix, actions)
     finding["new_content"] = new_text
     return finding
-
-
-def _finding(status, detail, fix, actions):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions}

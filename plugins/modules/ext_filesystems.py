@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright: (c) 2025, vmbackup.azure maintainers
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -91,17 +91,19 @@ options:
         the device mounted there). Keep the default outside tests.
     type: path
     default: /etc/fstab
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything and reports what would change; unmounts and checks nothing.
+    details: Reads everything and reports what would change; unmounts and checks nothing.
   diff_mode:
     support: full
-    description: The state of each filesystem before and after.
+    details: The state of each filesystem before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
+    details: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
 requirements:
   - e2fsprogs (C(tune2fs), C(e2fsck)) and util-linux (C(mount), C(umount)) on the managed host.
   - Root privileges (C(become=true)) to read the superblock and unmount.
@@ -236,10 +238,11 @@ import os
 import shlex
 import signal
 import time
+from collections.abc import Iterator
+from typing import NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
-    C_LOCALE,
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     PENDING_FILE,
     describe_pending,
     evaluate_extfs,
@@ -256,6 +259,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
     state_is_unclean,
     write_pending,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
 # e2fsck(8) "EXIT CODE": a bit mask. Only 4 (errors left uncorrected) keeps the filesystem unmounted.
@@ -270,7 +274,7 @@ E2FSCK_CODES = {
 }
 
 
-def describe_rc(rc):
+def describe_rc(rc: int) -> str:
     if rc < 0:
         return f"killed by signal {-rc}"
     return ", ".join(text for bit, text in E2FSCK_CODES.items() if rc & bit) or "no errors"
@@ -281,12 +285,12 @@ class ModuleFailure(Exception):
 
 
 @contextlib.contextmanager
-def failures_raise(module):
+def failures_raise(module: AnsibleModule) -> Iterator[None]:
     """``module.fail_json`` raises ModuleFailure instead of printing a result and exiting, so the caller
     can mount the filesystem again and report once."""
     original = module.fail_json
 
-    def raising(msg="", **kwargs):
+    def raising(msg: str = "", **kwargs) -> NoReturn:
         raise ModuleFailure(msg)
 
     module.fail_json = raising
@@ -297,17 +301,17 @@ def failures_raise(module):
 
 
 class RepairError(Exception):
-    def __init__(self, message, fsck_rc=None):
+    def __init__(self, message: str, fsck_rc: int | None = None) -> None:
         super().__init__(message)
         self.fsck_rc = fsck_rc
 
 
-def _tail(text, lines=15):
+def _tail(text: str | None, lines: int = 15) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
 @contextlib.contextmanager
-def signals_ignored():
+def signals_ignored() -> Iterator[None]:
     """Ignore SIGHUP (a dropped SSH session), SIGTERM and SIGINT (a cancelled job) while a
     filesystem is unmounted: being killed there leaves it unmounted. The children (e2fsck, mount)
     inherit the ignored dispositions; e2fsck installs its own SIGINT/SIGTERM handler (cancel, rc 32)
@@ -322,17 +326,17 @@ def signals_ignored():
 
 
 class ExtFilesystems:
-    def __init__(self, module):
+    def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.params = module.params
         self.tune2fs = module.get_bin_path("tune2fs", required=True)
         self.pending_file = self.params["pending_file"]
         self.pending = {}
 
-    def run(self, argv):
+    def run(self, argv: list) -> tuple:
         return self.module.run_command(argv, environ_update=C_LOCALE)
 
-    def gather(self, mounts=None, holders=True):
+    def gather(self, mounts: list | None = None, holders: bool = True) -> list:
         return gather_ext_filesystems(
             self.run,
             mounts=mounts if mounts is not None else self.params["mounts"],
@@ -343,13 +347,13 @@ class ExtFilesystems:
             fstab_path=self.params["fstab_path"],
         )
 
-    def save_pending(self):
+    def save_pending(self) -> None:
         try:
             write_pending(self.pending, self.pending_file)
         except OSError as exc:
             raise RepairError(f"cannot write the pending-remount record {self.pending_file}: {exc}") from exc
 
-    def mount_again(self, fs, options):
+    def mount_again(self, fs: dict, options: str) -> tuple:
         """Mount ``fs`` with ``options``; every option mount names as refused is dropped (cumulatively)
         and it is tried again; when mount refuses without naming one: without each option in turn, then
         the mode only, then ``ro`` (``mount_attempts``).
@@ -360,7 +364,7 @@ class ExtFilesystems:
         mount = self.module.get_bin_path("mount", required=True)
         failed, tried = [], []
 
-        def attempt(opts):
+        def attempt(opts: str) -> tuple:
             if opts in tried:
                 return None, None
             tried.append(opts)
@@ -397,7 +401,7 @@ class ExtFilesystems:
                 return argv, fallback, failed
         return None, None, failed
 
-    def repair_one(self, fs):
+    def repair_one(self, fs: dict) -> dict:
         """(umount,) e2fsck -f -y, mount again. Raises RepairError saying exactly where things stand.
 
         The pending-remount record is written before the unmount and removed once it is mounted again.
@@ -440,7 +444,7 @@ class ExtFilesystems:
                 raise RepairError(self.recover(fs, options, exc)) from None
         return report
 
-    def check_and_mount(self, fs, options, record, report):
+    def check_and_mount(self, fs: dict, options: str, record: dict, report: dict) -> None:
         """The unmounted part of a repair: e2fsck, then ``finish`` (mount again)."""
         e2fsck = self.module.get_bin_path("e2fsck", required=True)
         mp, device, fstype = fs["mountpoint"], fs["device"], fs["fstype"]
@@ -488,7 +492,7 @@ class ExtFilesystems:
             why = f"e2fsck -f -y {device} did not check it (rc {rc}: {describe_rc(rc)}): {_tail(err or out, 3)}"
         self.finish(fs, options, rc, why, report)
 
-    def try_save(self):
+    def try_save(self) -> str:
         """``save_pending`` that never hides the message it belongs to: "" or a sentence to append to it."""
         try:
             self.save_pending()
@@ -496,7 +500,7 @@ class ExtFilesystems:
             return f" ALSO: {exc}, so the scan may not know about this."
         return ""
 
-    def recover(self, fs, options, exc):
+    def recover(self, fs: dict, options: str, exc: BaseException) -> str:
         """After an unexpected stop between unmount and mount (e2fsck could not be run, a bug): mount it
         again and say where things stand."""
         mp, device = fs["mountpoint"], fs["device"]
@@ -522,7 +526,7 @@ class ExtFilesystems:
         self.pending.pop(mp, None)
         return f"{head}. It was NOT checked; it is mounted again with: {shlex.join(argv)}.{self.try_save()}"
 
-    def finish(self, fs, options, fsck_rc, why, report):
+    def finish(self, fs: dict, options: str, fsck_rc: int | None, why: str, report: dict) -> None:
         """Mount ``fs`` again (dropping options mount refuses, then read-only); drop its record once
         mounted. Raises RepairError when ``why`` (the check did not happen) or the mount is not as asked."""
         mp, device = fs["mountpoint"], fs["device"]
@@ -562,7 +566,7 @@ class ExtFilesystems:
         if why:
             raise RepairError(f"{why}. {mp} is mounted again with: {shlex.join(argv)}", fsck_rc=fsck_rc)
 
-    def facts(self, ext):
+    def facts(self, ext: list) -> dict:
         """The facts dict the scan's evaluator reads: ext, xfs/btrfs and the extension's mountstoskip."""
         others = gather_other_filesystems(
             self.run,
@@ -573,7 +577,7 @@ class ExtFilesystems:
         )
         return {"ext_filesystems": ext, "other_filesystems": others, "vmbackup_conf": self.conf}
 
-    def stale_records(self, facts):
+    def stale_records(self, facts: list) -> list:
         """Recorded mount points that are mounted again from their device (by hand): records to drop."""
         listed = {fs["mountpoint"] for fs in facts if fs.get("pending_remount")}
         table = {e["mountpoint"]: e for e in read_mountinfo()}
@@ -590,7 +594,7 @@ class ExtFilesystems:
                 stale.append(mp)
         return stale
 
-    def main(self):
+    def main(self) -> None:
         module = self.module
         try:
             self.pending = read_pending(self.pending_file)
@@ -723,7 +727,7 @@ class ExtFilesystems:
         module.exit_json(**result)
 
 
-def _validate(module):
+def _validate(module: AnsibleModule) -> None:
     for name in ("mounts", "exclude"):
         for path in module.params[name]:
             if not isinstance(path, str) or not path.startswith("/"):
@@ -732,7 +736,7 @@ def _validate(module):
                 module.fail_json(msg=f"{name}: {path!r} contains a NUL or newline character")
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             mounts=dict(type="list", elements="path", default=[]),

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Copyright: (c) 2025, vmbackup.azure maintainers
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -60,20 +60,23 @@ options:
     description: How long to sample C(/proc/stat) for the CPU use.
     type: float
     default: 0.5
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.facts
 attributes:
   check_mode:
     support: full
-    description: Reads only; runs the same in check mode.
+    details: Reads only; runs the same in check mode.
   diff_mode:
     support: none
-    description: Reads only; there is nothing to compare.
+    details: Reads only; there is nothing to compare.
   facts:
     support: full
-    description: Returns C(ansible_facts.vmbackup_linux).
+    details: Returns C(ansible_facts.vmbackup_linux).
   platform:
     support: full
     platforms: posix
-    description: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
+    details: Linux guests (ext2/ext3/ext4, e2fsprogs, util-linux).
 requirements:
   - e2fsprogs (C(tune2fs)) on the managed host; xfsprogs (C(xfs_info)) and btrfs-progs (C(btrfs)) where
     such filesystems are mounted.
@@ -193,16 +196,18 @@ ansible_facts:
           type: dict
 """
 
+from collections.abc import Callable
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
-    C_LOCALE,
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import gather_agent
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import gather_conditions
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     PENDING_FILE,
     gather_ext_filesystems,
     gather_other_filesystems,
     read_mountinfo,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import gather_agent
-from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import gather_conditions
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     gather_secpolicy,
     gather_snapshot_extension,
@@ -210,12 +215,12 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import read_conf_facts
 
 
-def _linux_sections(module, run):
+def _linux_sections(module: AnsibleModule, run: Callable) -> dict:
     """xfs/btrfs, vmbackup.conf, agent, conditions; a section that fails records its error instead."""
     p = module.params
     facts, errors = {}, {}
 
-    def section(name, gather):
+    def section(name: str, gather: Callable) -> None:
         try:
             facts[name] = gather()
         except Exception as exc:  # one broken section must not hide the others
@@ -251,7 +256,7 @@ def _linux_sections(module, run):
     return facts
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             ext_mounts=dict(type="list", elements="path", default=[]),
@@ -271,7 +276,7 @@ def main():
             module.fail_json(msg=f"ext_mounts: {path!r} is not an absolute path (a mount point such as /data)")
     tune2fs = module.get_bin_path("tune2fs", required=True)
 
-    def run(argv):
+    def run(argv: list) -> tuple:
         return module.run_command(argv, environ_update=C_LOCALE)
 
     ext = gather_ext_filesystems(

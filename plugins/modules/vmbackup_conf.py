@@ -83,17 +83,19 @@ options:
     description: The extension's plugin host configuration file.
     type: path
     default: /etc/azure/VMSnapshotPluginHost.conf
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads and plans; writes nothing.
+    details: Reads and plans; writes nothing.
   diff_mode:
     support: full
-    description: The file before and after, and the owner/mode of the plugin host configuration.
+    details: The file before and after, and the owner/mode of the plugin host configuration.
   platform:
     support: full
     platforms: posix
-    description: Linux guests with the Azure Backup extension.
+    details: Linux guests with the Azure Backup extension.
 notes:
   - Creates the file (and C(/etc/azure), mode 0755) when it does not exist and O(settings) is not empty.
   - A file that exists is rewritten atomically with its owner, mode and SELinux context kept. A symlink is
@@ -176,7 +178,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf impo
 )
 
 
-def _options(params):
+def _options(params: dict) -> dict:
     return {
         "path": params["path"],
         "section": params["section"],
@@ -187,7 +189,7 @@ def _options(params):
     }
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/azure/vmbackup.conf"),

@@ -83,17 +83,19 @@ options:
     description: Keep a copy of O(conf_path) when it is rewritten.
     type: bool
     default: true
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything, reports what would change; installs, starts and writes nothing.
+    details: Reads everything, reports what would change; installs, starts and writes nothing.
   diff_mode:
     support: full
-    description: The configuration file, and the package and service state before and after.
+    details: The configuration file, and the package and service state before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests (apt/dpkg, dnf/yum/rpm, zypper; systemd or SysV init).
+    details: Linux guests (apt/dpkg, dnf/yum/rpm, zypper; systemd or SysV init).
 requirements:
   - Root privileges (C(become=true)).
 notes:
@@ -166,14 +168,14 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._conffile import (
     read_text,
     write_text,
 )
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
-    C_LOCALE,
     conf_disabled,
     evaluate_agent,
     gather_agent,
     set_conf_value,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import read_mountinfo
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 
 APT_ENV = dict(C_LOCALE, DEBIAN_FRONTEND="noninteractive")
 
@@ -183,18 +185,18 @@ class AgentError(Exception):
 
 
 class Agent:
-    def __init__(self, module):
+    def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.p = module.params
         self.done = []
 
-    def run(self, argv, env=None):
+    def run(self, argv: list, env: dict | None = None) -> tuple:
         return self.module.run_command(argv, environ_update=env or C_LOCALE)
 
-    def which(self, name):
+    def which(self, name: str) -> str | None:
         return self.module.get_bin_path(name)
 
-    def gather(self):
+    def gather(self) -> dict:
         return gather_agent(
             self.run,
             self.which,
@@ -204,11 +206,11 @@ class Agent:
             service=self.p["service_name"],
         )
 
-    def options(self):
+    def options(self) -> dict:
         return {k: self.p[k] for k in ("azure_only", "install", "start", "restart", "extensions_enabled", "package")}
 
     # -- install -------------------------------------------------------------------------------
-    def _apt_candidate(self, names):
+    def _apt_candidate(self, names: list) -> str | None:
         for name in names:
             rc, out, dummy = self.run(["apt-cache", "policy", name])
             for line in out.splitlines():
@@ -216,7 +218,7 @@ class Agent:
                     return name
         return None
 
-    def install(self, pkg):
+    def install(self, pkg: dict) -> None:
         names = pkg.get("candidates") or []
         manager = pkg.get("manager")
         if manager == "apt":
@@ -252,7 +254,7 @@ class Agent:
             raise AgentError(f"{' '.join(argv)} failed (rc {rc}): {(err or out).strip()[-800:]}")
 
     # -- configuration -------------------------------------------------------------------------
-    def enable_extensions(self, result, diffs):
+    def enable_extensions(self, result: dict, diffs: list) -> bool:
         path = self.p["conf_path"]
         try:
             old, is_utf8 = read_text(path)
@@ -280,7 +282,7 @@ class Agent:
         return True
 
     # -- service -------------------------------------------------------------------------------
-    def systemctl(self, *args):
+    def systemctl(self, *args: str) -> None:
         systemctl = self.which("systemctl")
         if not systemctl:
             raise AgentError("systemctl not found")
@@ -288,7 +290,7 @@ class Agent:
         if rc != 0:
             raise AgentError(f"systemctl {' '.join(args)} failed (rc {rc}): {(err or out).strip()}")
 
-    def ensure_service(self, svc):
+    def ensure_service(self, svc: dict) -> None:
         name = svc.get("name")
         if svc.get("manager") == "systemd" or (svc.get("unit_file") or "").endswith(".service"):
             if svc.get("enabled") is not True:
@@ -306,7 +308,7 @@ class Agent:
                 if rc != 0:
                     raise AgentError(f"service {name} start failed (rc {rc}): {(err or out).strip()}")
 
-    def restart(self, svc):
+    def restart(self, svc: dict) -> None:
         name = svc.get("name")
         self.done.append(f"restart {name}")
         if self.module.check_mode:
@@ -319,7 +321,7 @@ class Agent:
                 raise AgentError(f"service {name} restart failed (rc {rc}): {(err or out).strip()}")
 
     # -- main ------------------------------------------------------------------------------------
-    def main(self):
+    def main(self) -> None:
         module, p = self.module, self.p
         code = p["error_code"]
         before = self.gather()
@@ -396,7 +398,7 @@ class Agent:
         module.exit_json(**result)
 
 
-def _summary(facts):
+def _summary(facts: dict) -> str:
     pkg, svc = facts["package"], facts["service"]
     return (
         f"package: {pkg.get('name') or '/'.join(pkg.get('candidates') or [])} "
@@ -405,7 +407,7 @@ def _summary(facts):
     )
 
 
-def _predicted(before, done):
+def _predicted(before: str, done: list) -> str:
     lines = before.splitlines()
     if any(d.startswith("install ") for d in done):
         lines[0] = lines[0].replace("not installed", "installed")
@@ -417,7 +419,7 @@ def _predicted(before, done):
     return "\n".join(lines) + "\n"
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             error_code=dict(

@@ -86,17 +86,19 @@ options:
         that would come after another deny is refused.
     type: path
     default: /etc/fapolicyd/rules.d/40-vmbackup-waagent.rules
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads everything and reports what would change; runs no C(semanage), C(fagenrules) nor relabel.
+    details: Reads everything and reports what would change; runs no C(semanage), C(fagenrules) nor relabel.
   diff_mode:
     support: full
-    description: The file-context rules, labels, rules files, compiled rules and AppArmor override before and after.
+    details: The file-context rules, labels, rules files, compiled rules and AppArmor override before and after.
   platform:
     support: full
     platforms: posix
-    description: Linux guests with the Azure Linux agent.
+    details: Linux guests with the Azure Linux agent.
 requirements:
   - SELinux - C(semanage) (policycoreutils-python-utils), C(restorecon)/C(setfiles) (policycoreutils).
   - fapolicyd - C(fagenrules). AppArmor - C(apparmor_parser).
@@ -209,6 +211,7 @@ vmsnapshot_extension:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import C_LOCALE
 from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     FAPOLICYD_DIR,
     MECHANISMS,
@@ -225,37 +228,35 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import (
     with_apparmor_block,
 )
 
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
-
 
 class StepError(Exception):
     pass
 
 
 class WaagentSecurityPolicy:
-    def __init__(self, module):
+    def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.backups = []
         self.done = []
 
     # -- helpers ----------------------------------------------------------------------------
-    def run(self, argv, what):
+    def run(self, argv: list, what: str) -> str:
         rc, out, err = self.module.run_command(argv, environ_update=C_LOCALE)
         if rc != 0:
             raise StepError(f"{what}: {' '.join(argv)} failed (rc {rc}): {(err or out).strip()}")
         return out
 
-    def bin(self, name):
+    def bin(self, name: str) -> str:
         path = self.module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"])
         if not path:
             raise StepError(f"{name} not found on the host")
         return path
 
-    def backup(self, path):
+    def backup(self, path: str) -> None:
         if os.path.exists(path):
             self.backups.append(self.module.backup_local(path))
 
-    def write(self, path, text, mode=0o644):
+    def write(self, path: str, text: str, mode: int = 0o644) -> None:
         directory = os.path.dirname(path)
         tmp = os.path.join(directory, f".{os.path.basename(path)}.vmbackup.tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -264,7 +265,7 @@ class WaagentSecurityPolicy:
         self.module.atomic_move(tmp, path)
 
     # -- steps ------------------------------------------------------------------------------
-    def selinux_fcontext(self, act):
+    def selinux_fcontext(self, act: dict) -> None:
         semanage = self.bin("semanage")
         flag = {"add": "-a", "modify": "-m", "delete": "-d"}[act["operation"]]
         argv = [semanage, "fcontext", flag]
@@ -272,7 +273,7 @@ class WaagentSecurityPolicy:
             argv += ["-t", act["setype"]]
         self.run(argv + [act["spec"]], "SELinux file-context rule")
 
-    def selinux_relabel(self, act, facts):
+    def selinux_relabel(self, act: dict, facts: dict) -> None:
         paths = [p for p in act["paths"] if os.path.lexists(p)]
         if not paths:
             return
@@ -281,7 +282,7 @@ class WaagentSecurityPolicy:
         else:
             self.run([self.bin("setfiles"), facts["file_contexts"]] + paths, "SELinux relabel")
 
-    def fapolicyd_rule(self, act):
+    def fapolicyd_rule(self, act: dict) -> None:
         path = act["path"]
         if act["operation"] == "write":
             if act.get("backup"):
@@ -293,11 +294,11 @@ class WaagentSecurityPolicy:
             if os.path.lexists(path):
                 os.remove(path)
 
-    def fapolicyd_compile(self, load):
+    def fapolicyd_compile(self, load: bool) -> None:
         argv = [self.bin("fagenrules")] + (["--load"] if load else [])
         self.run(argv, "fapolicyd rules")
 
-    def apparmor_local(self, act):
+    def apparmor_local(self, act: dict) -> None:
         path, profile = act["path"], act["profile"]
         before = None
         if os.path.exists(path):
@@ -329,14 +330,14 @@ class WaagentSecurityPolicy:
                 f"{path} was restored"
             )
 
-    def apparmor_reload(self, act):
+    def apparmor_reload(self, act: dict) -> None:
         self.run([self.bin("apparmor_parser"), "-r", act["profile"]], "AppArmor reload")
 
     # -- main -------------------------------------------------------------------------------
-    def gather(self):
+    def gather(self) -> dict:
         return gather_secpolicy("/")
 
-    def diff(self, facts, plan):
+    def diff(self, facts: dict, plan: dict) -> list:
         diffs = []
         for mech in plan["mechanisms"]:
             name = mech["mechanism"]
@@ -432,7 +433,7 @@ class WaagentSecurityPolicy:
                     )
         return diffs
 
-    def require_tools(self, facts, opts):
+    def require_tools(self, facts: dict, opts: dict) -> None:
         """Named mechanisms must be installed: fail before any change, naming the option."""
         if opts["mechanisms"] == ["auto"]:
             return
@@ -450,7 +451,7 @@ class WaagentSecurityPolicy:
         if missing:
             self.module.fail_json(msg="mechanisms: requested but not usable on this host: " + "; ".join(missing))
 
-    def main(self):
+    def main(self) -> None:
         module = self.module
         params = {
             k: module.params[k]
@@ -532,7 +533,7 @@ class WaagentSecurityPolicy:
         module.exit_json(**result)
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent"], default="present"),

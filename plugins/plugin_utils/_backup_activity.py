@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
     StatusParseError,
     parse_extension_status,
 )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require
 
 ERROR_CODE = "ExtensionSnapshotBitlockerError"
@@ -73,10 +74,6 @@ def normalize_recovery_passwords(passwords) -> dict:
             raise RecoveryPasswordError(f"recovery_passwords[{key}] {problem}")
         out[key] = password.strip()
     return out
-
-
-def _finding(status, detail, fix="", actions=None):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
 def _volume_text(vol: dict) -> str:
@@ -153,23 +150,25 @@ def assess_bitlocker(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None unless the check ran (pass or fail)."""
     problem = require(probe, "bitlocker")
     if problem:
-        return _finding("error", problem), None
+        return make_finding(ERROR_CODE, "error", problem), None
     section = probe["bitlocker"]
     if not section.get("available"):
-        return _finding("not_applicable", "BitLocker is not installed on this host (no Get-BitLockerVolume)"), None
+        return make_finding(
+            ERROR_CODE, "not_applicable", "BitLocker is not installed on this host (no Get-BitLockerVolume)"
+        ), None
     volumes = section.get("volumes") or []
     if not isinstance(volumes, list):
-        return _finding("error", "probe section bitlocker.volumes is not a list"), None
+        return make_finding(ERROR_CODE, "error", "probe section bitlocker.volumes is not a list"), None
     ade = section.get("azure_disk_encryption")
     plan = plan_bitlocker(volumes, dict(options or {}, azure_disk_encryption=ade if isinstance(ade, bool) else None))
     if not plan["locked"]:
         listed = ", ".join(_volume_text(v) for v in volumes if isinstance(v, dict)) or "no volumes"
-        return _finding("pass", f"no volume locked by BitLocker: {listed}"), plan
+        return make_finding(ERROR_CODE, "pass", f"no volume locked by BitLocker: {listed}"), plan
     count = len(plan["locked"])
     detail = f"{count} volume{'s' if count != 1 else ''} locked by BitLocker: " + ", ".join(
         _volume_text(v) for v in plan["locked"]
     )
-    return _finding("fail", detail, _fix_text(plan), plan["actions"]), plan
+    return make_finding(ERROR_CODE, "fail", detail, _fix_text(plan), plan["actions"]), plan
 
 
 def evaluate_bitlocker(probe: dict, options: dict | None = None) -> dict:
@@ -182,5 +181,5 @@ def evaluate_bitlocker(probe: dict, options: dict | None = None) -> dict:
     try:
         options["recovery_passwords"] = normalize_recovery_passwords(options.get("recovery_passwords"))
     except RecoveryPasswordError as exc:
-        return _finding("error", f"invalid option: {exc}")
+        return make_finding(ERROR_CODE, "error", f"invalid option: {exc}")
     return assess_bitlocker(probe, options)[0]

@@ -11,15 +11,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
-    CONDITION_OPTIONS,
-    evaluate_backup_events,
-    evaluate_dhcp,
-    evaluate_dns,
-    evaluate_extension_status,
-    evaluate_resources,
-)
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import evaluate_extfs
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import evaluate_extension_status
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import AGENT_CODES as LINUX_AGENT_CODES
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import evaluator_for as linux_agent_evaluator
 from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions import (
@@ -28,6 +21,7 @@ from ansible_collections.vmbackup.azure.plugins.module_utils._linux_conditions i
     evaluate_linux_extension_status,
     evaluate_linux_resources,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import evaluate_extfs
 from ansible_collections.vmbackup.azure.plugins.module_utils._secpolicy import evaluate_secpolicy
 from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import evaluate_vmbackup_conf
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._bitlocker import evaluate_bitlocker
@@ -40,8 +34,15 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._registry import (
 )
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._role_vars import ROLES_DIR, role_vars
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._vss import evaluate_vss
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import AGENT_CODES, evaluator_for
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_agent import AGENT_CODES, evaluator_for
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_conditions import (
+    CONDITION_OPTIONS,
+    evaluate_backup_events,
+    evaluate_dhcp,
+    evaluate_dns,
+    evaluate_resources,
+)
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_installer import evaluate_installer
 
 # error code -> (os family the check runs on, evaluator(gathered facts, options) -> finding)
 CHECKS: dict[str, tuple[str, object]] = {
@@ -55,9 +56,9 @@ CHECKS: dict[str, tuple[str, object]] = {
     "ExtensionSnapshotFailedCOM": ("windows", evaluate_com),
     "ExtensionConfigParsingFailure": ("windows", evaluate_machinekeys),
     "ExtensionSnapshotBitlockerError": ("windows", evaluate_bitlocker),
-    # one agent check, four codes (plugins/plugin_utils/_winagent.py); Linux: register_check(code, "linux", ...)
+    # one agent check, four codes (plugins/plugin_utils/_windows_agent.py); Linux: register_check(code, "linux", ...)
     **{code: ("windows", evaluator_for(code)) for code in AGENT_CODES},
-    # report-only conditions (plugins/module_utils/_conditions.py)
+    # report-only conditions (plugins/plugin_utils/_windows_conditions.py, module_utils/_extension_status.py)
     "GuestDhcpDisabled": ("windows", evaluate_dhcp),
     "AzureEndpointUnreachable": ("windows", evaluate_dns),
     "HighResourceUsage": ("windows", evaluate_resources),
@@ -131,23 +132,15 @@ def checks_for(codes: list[str] | None) -> dict[str, tuple[str, object]]:
 
 
 def not_applicable(code: str, os_family: str) -> dict:
-    return {
-        "error_code": code,
-        "status": "not_applicable",
-        "detail": f"{code} concerns {' and '.join(sorted(families(CHECKS[code])))} guests; this host is {os_family}",
-        "fix": "",
-        "actions": [],
-    }
+    return make_finding(
+        code,
+        "not_applicable",
+        f"{code} concerns {' and '.join(sorted(families(CHECKS[code])))} guests; this host is {os_family}",
+    )
 
 
 def evaluation_error(code: str, exc: Exception) -> dict:
-    return {
-        "error_code": code,
-        "status": "error",
-        "detail": f"could not evaluate {code}: {exc}",
-        "fix": "",
-        "actions": [],
-    }
+    return make_finding(code, "error", f"could not evaluate {code}: {exc}")
 
 
 def evaluate(codes: dict, os_family: str, gathered: dict, options: dict) -> list[dict]:

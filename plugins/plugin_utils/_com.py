@@ -25,6 +25,7 @@ resort with its ``allowed`` flag, so the report says what would run.
 
 from __future__ import annotations
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, runs_as, service_errors
 
 ERROR_CODE = "ExtensionSnapshotFailedCOM"
@@ -35,11 +36,8 @@ NETWORK_SERVICE = "NT AUTHORITY\\NetworkService"
 MSDTC_DEFAULT_START_MODE = "delayed"  # Automatic (Delayed Start), the Windows Server default
 # the last resort of the COM+ fix, in this order (com_services runs each with ansible.windows.win_command)
 REINSTALL_COMMANDS = (("msdtc", "-uninstall"), ("msdtc", "-install"))
+UNINSTALL_MSDTC, INSTALL_MSDTC = (" ".join(argv) for argv in REINSTALL_COMMANDS)
 _STUCK = ("start_pending", "stop_pending")
-
-
-def _finding(status, detail, fix="", actions=None):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
 def _find(services, name):
@@ -75,7 +73,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
             True,
             reinstall,
             "reinstall_msdtc not opted in",
-            commands=["msdtc -install"],
+            commands=[INSTALL_MSDTC],
         )
     account_change = False
     if dtc is not None:
@@ -144,7 +142,7 @@ def plan_com(services: list, options: dict | None = None) -> dict:
         "action": "reinstall_msdtc",
         "service": MSDTC,
         "when": "MSDTC or COMSysApp still fails to start after the steps above",
-        "commands": ["stop MSDTC", "msdtc -uninstall", "msdtc -install", "start MSDTC", "start COMSysApp"],
+        "commands": ["stop MSDTC", UNINSTALL_MSDTC, INSTALL_MSDTC, "start MSDTC", "start COMSysApp"],
         "allowed": reinstall,
         "disruptive": True,
         "conditional": True,
@@ -167,7 +165,7 @@ def _step_text(step: dict) -> str:
     elif action == "start_service":
         text = f"start {service}"
     elif action == "install_msdtc":
-        text = "install MSDTC (msdtc -install)"
+        text = f"install MSDTC ({INSTALL_MSDTC})"
     else:  # pragma: no cover - every action is listed above
         text = f"{action} {service}"
     if not step["allowed"]:
@@ -194,13 +192,14 @@ def assess_com(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
     problem = require(probe, "services") or service_errors(probe["services"], (COMSYSAPP, MSDTC))
     if problem:
-        return _finding("error", problem), None
+        return make_finding(ERROR_CODE, "error", problem), None
     services = probe["services"]
     plan = plan_com(services, options)
     if not plan["problems"]:
         com, dtc = plan["com"], plan["dtc"]
         return (
-            _finding(
+            make_finding(
+                ERROR_CODE,
                 "pass",
                 f"MSDTC runs as {dtc.get('username')}; COMSysApp is {com.get('state')} ({com.get('start_mode')}"
                 + (", demand-start" if com.get("state") != "running" else "")
@@ -211,7 +210,7 @@ def assess_com(probe: dict, options: dict | None = None):
     actions = [dict(s) for s in plan["steps"]]
     if plan["last_resort"]:
         actions.append(dict(plan["last_resort"]))
-    return _finding("fail", "; ".join(plan["problems"]), _fix_text(plan), actions), plan
+    return make_finding(ERROR_CODE, "fail", "; ".join(plan["problems"]), _fix_text(plan), actions), plan
 
 
 def evaluate_com(probe: dict, options: dict | None = None) -> dict:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._sddl import (
     FULL_CONTROL,
@@ -66,10 +67,6 @@ DEFAULT_ACES = (
 )
 _INHERIT = {frozenset(): "None", frozenset({"OI"}): "ObjectInherit", frozenset({"CI"}): "ContainerInherit"}
 _INHERIT[frozenset({"OI", "CI"})] = "ContainerInherit, ObjectInherit"
-
-
-def _finding(status, detail, fix="", actions=None):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
 
 
 def subject_cn(subject) -> str:
@@ -340,17 +337,19 @@ def assess_machinekeys(probe: dict, options: dict | None = None):
     """``(finding, plan)``; plan is None on status error."""
     problem = require(probe, "machinekeys_acl", "certificates_my")
     if problem:
-        return _finding("error", problem), None
+        return make_finding(ERROR_CODE, "error", problem), None
     acl = probe["machinekeys_acl"]
     if acl.get("exists") is False:
-        return _finding("error", f"MachineKeys directory not found: {acl.get('path')}"), None
+        return make_finding(ERROR_CODE, "error", f"MachineKeys directory not found: {acl.get('path')}"), None
     certs = probe.get("certificates_my") or []
     if not isinstance(certs, list):
-        return _finding("error", "probe section certificates_my is not a list"), None
+        return make_finding(ERROR_CODE, "error", "probe section certificates_my is not a list"), None
     try:
         plan = plan_machinekeys(acl, certs, options)
     except SddlError as exc:
-        return _finding("error", f"could not parse the MachineKeys SDDL {acl.get('sddl')!r}: {exc}"), None
+        return make_finding(
+            ERROR_CODE, "error", f"could not parse the MachineKeys SDDL {acl.get('sddl')!r}: {exc}"
+        ), None
     ext = plan["extension_certificates"]
     if not plan["acl_bad"]:
         detail = f"MachineKeys ACL is the default ({plan['sddl']})"
@@ -361,14 +360,14 @@ def assess_machinekeys(probe: dict, options: dict | None = None):
                 f"; {len(ext)} extension certificate(s) in {CERT_STORE} left alone (deleted only as part of an ACL"
                 " repair): " + ", ".join(str(c.get("thumbprint", "")).upper() for c in ext)
             )
-        return _finding("pass", detail), plan
+        return make_finding(ERROR_CODE, "pass", detail), plan
     detail = f"MachineKeys ACL {plan['sddl']} differs from the default {DEFAULT_SDDL}: " + "; ".join(plan["problems"])
     if plan["group_note"]:
         detail += f"; {plan['group_note']}"
     detail += f"; extension certificates in {CERT_STORE}: " + (
         ", ".join(f"{str(c.get('thumbprint', '')).upper()} ({c.get('subject', '')})" for c in ext) if ext else "none"
     )
-    return _finding("fail", detail, _fix_text(plan), _actions(plan)), plan
+    return make_finding(ERROR_CODE, "fail", detail, _fix_text(plan), _actions(plan)), plan
 
 
 def evaluate_machinekeys(probe: dict, options: dict | None = None) -> dict:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require
 
 HKLM = "HKLM:\\"
@@ -273,10 +274,6 @@ def _fix_text(changes: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def _finding(code: str, status: str, detail: str, fix: str = "", actions=None) -> dict:
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
 # --------------------------------------------------------------------------- evaluators
 
 
@@ -307,23 +304,23 @@ def assess_dotnet_strong_crypto(probe, options: dict | None = None) -> tuple[dic
         keys = registry_keys(probe)
         versions, absent = dotnet_version_keys(keys, bool(options.get("include_32bit_view", True)))
         if not versions:
-            return _finding(
+            return make_finding(
                 code, "not_applicable", "no .NET Framework version key (v<digits>...) found in the checked views"
             ), []
         changes = plan_values(keys, [desired(v["path"], STRONG_CRYPTO, "dword", 1) for v in versions])
     except RegistrySectionError as exc:
-        return _finding(code, "error", str(exc)), []
+        return make_finding(code, "error", str(exc)), []
     changes = _gate(changes, bool(options.get("apply", True)))
     views = sorted({v["view"] for v in versions})
     scope = f"{len(versions)} .NET Framework version key{'s' if len(versions) != 1 else ''} ({', '.join(views)} view)"
     if absent:
         scope += f"; no .NETFramework key in the {', '.join(absent)} view"
     if not changes:
-        return _finding(code, "pass", f"{STRONG_CRYPTO} is dword 1 in all {scope}"), []
+        return make_finding(code, "pass", f"{STRONG_CRYPTO} is dword 1 in all {scope}"), []
     detail = f"{STRONG_CRYPTO} is not dword 1 in {len(changes)} of {scope}: " + ", ".join(
         f"{c['path']} {_current_text(c)}" for c in changes
     )
-    return _finding(code, "fail", detail, _fix_text(changes), changes), changes
+    return make_finding(code, "fail", detail, _fix_text(changes), changes), changes
 
 
 def bcdr_agent_wanted() -> list[dict]:
@@ -343,10 +340,10 @@ def assess_bcdr_agent_keys(probe, options: dict | None = None) -> tuple[dict, li
     try:
         changes = plan_values(registry_keys(probe), bcdr_agent_wanted())
     except RegistrySectionError as exc:
-        return _finding(code, "error", str(exc)), []
+        return make_finding(code, "error", str(exc)), []
     changes = _gate(changes, bool(options.get("apply", True)))
     if not changes:
-        return _finding(
+        return make_finding(
             code,
             "pass",
             f"{BCDR_PERSISTENT_KEYS} SnapshotMethod = REG_SZ 'firstHostThenGuest' and CalculateSnapshotTimeFromHost"
@@ -355,7 +352,7 @@ def assess_bcdr_agent_keys(probe, options: dict | None = None) -> tuple[dict, li
     detail = f"{len(changes)} of 2 BcdrAgentPersistentKeys values not as documented: " + ", ".join(
         f"{c['name']} {_current_text(c)}" for c in changes
     )
-    return _finding(code, "fail", detail, _fix_text(changes) + "; " + BCDR_REPORT_ONLY, changes), changes
+    return make_finding(code, "fail", detail, _fix_text(changes) + "; " + BCDR_REPORT_ONLY, changes), changes
 
 
 def sql_server_signals(keys: dict, services) -> list[str]:
@@ -395,7 +392,7 @@ def assess_bcdr_vss_copy_backup(probe, options: dict | None = None) -> tuple[dic
         services = probe["services"]
         signals = sql_server_signals(keys, services)
         if not signals and options.get("only_with_sql_server", True):
-            return _finding(
+            return make_finding(
                 code,
                 "not_applicable",
                 f"SQL Server is not installed (no {INSTALLED_INSTANCES} under {SQL_SERVER_KEYS[0]} or its"
@@ -403,13 +400,13 @@ def assess_bcdr_vss_copy_backup(probe, options: dict | None = None) -> tuple[dic
             ), []
         changes = plan_values(keys, [desired(BCDRAGENT, USE_VSS_COPY_BACKUP, "string", "TRUE")])
     except RegistrySectionError as exc:
-        return _finding(code, "error", str(exc)), []
+        return make_finding(code, "error", str(exc)), []
     changes = _gate(changes, bool(options.get("apply", True)))
     why = "; ".join(signals) if signals else "SQL Server not detected, set anyway (only_with_sql_server: false)"
     if not changes:
-        return _finding(code, "pass", f"{BCDRAGENT} {USE_VSS_COPY_BACKUP} = REG_SZ 'TRUE' ({why})"), []
+        return make_finding(code, "pass", f"{BCDRAGENT} {USE_VSS_COPY_BACKUP} = REG_SZ 'TRUE' ({why})"), []
     detail = f"{BCDRAGENT} {USE_VSS_COPY_BACKUP}: {_current_text(changes[0])}; {why}"
-    return _finding(code, "fail", detail, _fix_text(changes), changes), changes
+    return make_finding(code, "fail", detail, _fix_text(changes), changes), changes
 
 
 def evaluate_dotnet_strong_crypto(probe, options: dict | None = None) -> dict:

@@ -47,21 +47,17 @@ class RegistryFixAction(WindowsFixAction):
         return self._run(task_vars, args)
 
     def _set_value(self, task_vars, change):
-        module_result = self._execute_module(
-            module_name="ansible.windows.win_regedit",
-            module_args={
+        return self.run_module(
+            "ansible.windows.win_regedit",
+            {
                 "path": change["path"],
                 "name": change["name"],
                 "data": change["data"],
                 "type": change["type"],
                 "state": "present",
             },
-            task_vars=task_vars,
+            task_vars,
         )
-        for warning in module_result.get("warnings", []) or []:
-            if isinstance(warning, str):
-                display.warning(warning)
-        return module_result
 
     def _run(self, task_vars, args):
         finding, changes = type(self).ASSESS(self.probe(task_vars), dict(args))
@@ -91,12 +87,7 @@ class RegistryFixAction(WindowsFixAction):
         ]
         out["after_predicted"] = bool(applied and self._task.check_mode)
         if self._task.diff and applied:
-            out["diff"] = {
-                "before_header": f"{self.DIFF_HEADER} (before)",
-                "after_header": f"{self.DIFF_HEADER} (after)",
-                "before": _diff_lines(applied, "before"),
-                "after": _diff_lines(applied, "after"),
-            }
+            out["diff"] = self.fix_diff(self.DIFF_HEADER, _diff_lines(applied, "before"), _diff_lines(applied, "after"))
         return out
 
 

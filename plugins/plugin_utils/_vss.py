@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import (
     extension_transitioning,
     waiting_writers,
@@ -444,10 +445,6 @@ def _fix_text(plan: dict) -> str:
     return "; ".join(parts)
 
 
-def _finding(status: str, detail: str, fix: str = "", actions=None) -> dict:
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
 def _hold_for_running_backup(probe, writers, plan, options) -> None:
     """Never restart in the middle of a backup (one rule with the agent fix,
     ``_backup_activity``): while the VMSnapshot extension is transitioning no restart is allowed; a
@@ -474,29 +471,37 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
     """``(finding, writers, plan)`` for one probe result; writers/plan are None on status error."""
     options = dict(options or {})
     if not isinstance(probe, dict):
-        return _finding("error", "no Windows probe result to evaluate"), None, None
+        return make_finding(ERROR_CODE, "error", "no Windows probe result to evaluate"), None, None
     vss = probe.get("vssadmin")
     if not isinstance(vss, dict):
-        return _finding("error", "the probe has no vssadmin result"), None, None
+        return make_finding(ERROR_CODE, "error", "the probe has no vssadmin result"), None, None
     rc = vss.get("rc")
     stdout = vss.get("stdout") or ""
     if rc != 0:
         tail = " ".join(line.strip() for line in str(stdout).splitlines() if line.strip())[-300:]
-        return _finding("error", f"vssadmin list writers failed (rc={rc}): {tail or 'no output'}"), None, None
+        return (
+            make_finding(ERROR_CODE, "error", f"vssadmin list writers failed (rc={rc}): {tail or 'no output'}"),
+            None,
+            None,
+        )
     try:
         writers = parse_vss_writers(stdout)
     except VssParseError as exc:
-        return _finding("error", f"could not parse vssadmin list writers output: {exc}"), None, None
+        return make_finding(ERROR_CODE, "error", f"could not parse vssadmin list writers output: {exc}"), None, None
     if not writers:
         return (
-            _finding("error", "vssadmin list writers listed no writers (banner only): the VSS service may be down"),
+            make_finding(
+                ERROR_CODE,
+                "error",
+                "vssadmin list writers listed no writers (banner only): the VSS service may be down",
+            ),
             writers,
             None,
         )
     if any(w.get("state") != STABLE for w in writers):
         problem = require(probe, "services")  # the plan maps writers to services: never from missing data
         if problem:
-            return _finding("error", problem), writers, None
+            return make_finding(ERROR_CODE, "error", problem), writers, None
     plan = plan_vss(
         writers,
         probe.get("services"),
@@ -507,16 +512,16 @@ def assess_vss(probe: dict, options: dict | None = None) -> tuple[dict, list[dic
     )
     problem = service_errors(probe.get("services"), [a["service"] for a in plan["actions"]])
     if problem:  # a service to restart whose configuration or dependents could not be read
-        return _finding("error", problem), writers, None
+        return make_finding(ERROR_CODE, "error", problem), writers, None
     _hold_for_running_backup(probe, writers, plan, options)
     bad = plan["bad_writers"]
     if not bad:
-        return _finding("pass", f"all {len(writers)} writers stable"), writers, plan
+        return make_finding(ERROR_CODE, "pass", f"all {len(writers)} writers stable"), writers, plan
     # contract form (docs/architecture.md): 'System Writer' [8] Timed out  (last error as printed)
     detail = f"{len(bad)} writer{'s' if len(bad) != 1 else ''} not stable: " + ", ".join(
         f"'{w['name']}' [{w['state']}] {w['last_error'] or STATE_NAMES.get(w['state'], 'unknown state')}" for w in bad
     )
-    return _finding("fail", detail, _fix_text(plan), plan["actions"]), writers, plan
+    return make_finding(ERROR_CODE, "fail", detail, _fix_text(plan), plan["actions"]), writers, plan
 
 
 def evaluate_vss(probe: dict, options: dict | None = None) -> dict:

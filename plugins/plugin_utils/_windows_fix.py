@@ -30,7 +30,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import probe_parameters
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_conditions import probe_parameters
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import (
     PROBE_DEPTH,
     PROBE_NAME,
@@ -132,6 +132,22 @@ class WindowsFixAction(ActionBase):
         return std
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def warn_not_run(task_vars: dict, code: str, steps: list[str]) -> None:
+        """One warning naming the steps the options held back (each ``<action> <target> (<reason>)``)."""
+        if steps:
+            display.warning(f"{task_vars.get('inventory_hostname')}: {code} steps not run: " + "; ".join(steps))
+
+    @staticmethod
+    def fix_diff(what: str, before: str, after: str, predicted: bool = False) -> dict:
+        """The ``diff`` of a fix: ``what`` before and after, the after marked predicted when it was not probed."""
+        return {
+            "before_header": f"{what} (before)",
+            "after_header": f"{what} (after)" + (" (predicted)" if predicted else ""),
+            "before": before,
+            "after": after,
+        }
 
     def verifying(self) -> bool:
         """Whether to re-probe after the changes (``verify``; with false the caller's final scan verifies)."""

@@ -198,9 +198,10 @@ catch {
 )
 
 
-# Sections of the agent, installer and report-only checks (plugins/plugin_utils/_winagent.py,
-# _wininstaller.py, _conditions.py). Read-only: registry reads, file metadata and content,
-# CIM queries, DNS lookups of the names given in $AzureEndpointNames, the Application event log.
+# Sections of the agent, installer and report-only checks (plugins/plugin_utils/_windows_agent.py,
+# _windows_installer.py, _windows_conditions.py, module_utils/_extension_status.py). Read-only: registry
+# reads, file metadata and content, CIM queries, DNS lookups of the names given in $AzureEndpointNames,
+# the Application event log.
 SECTIONS["agent"] = r"""# section: agent
 # The agent service itself is in the services section; here: its version, from the file and the registry.
 try {
@@ -495,7 +496,7 @@ def probe_args(parameters: dict | None = None) -> dict:
     """Module args for ``ansible.windows.win_powershell`` running the probe.
 
     ``parameters``: the script's parameters (``AzureEndpointNames``, ``BackupEventDays``; see
-    ``_conditions.probe_parameters``). The script text stays the same whatever they are.
+    ``_windows_conditions.probe_parameters``). The script text stays the same whatever they are.
     """
     args = {"script": PROBE_SCRIPT, "depth": PROBE_DEPTH}
     if parameters:

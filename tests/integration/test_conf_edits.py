@@ -64,7 +64,7 @@ def tiny_fs(tmp_path):
         subprocess.run(["umount", str(mnt)], check=True)
 
 
-# --- symlinks (item 8) --------------------------------------------------------------------------
+# --- symlinks -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["vmbackup", "waagent"])
@@ -88,7 +88,7 @@ def test_symlink_is_followed(tmp_path, local_inventory, kind):
     assert res["backup_file"].startswith(str(target) + "."), "the backup is beside the target"
 
 
-# --- bytes and line endings of untouched lines (item 9) -----------------------------------------
+# --- bytes and line endings of untouched lines --------------------------------------------------
 
 
 def test_vmbackup_conf_crlf_stays_crlf(tmp_path, local_inventory):
@@ -151,7 +151,7 @@ def test_vmbackup_conf_non_utf8_is_refused_naming_the_file(tmp_path, local_inven
     assert path.read_bytes() == before
 
 
-# --- a full disk (item 9) ------------------------------------------------------------------------
+# --- a full disk ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["vmbackup", "waagent"])
@@ -175,7 +175,7 @@ def test_full_disk_leaves_the_file_and_no_partial_copy(tmp_path, local_inventory
     assert sorted(os.listdir(tiny_fs)) == [path.name], "no partial backup, no temporary file"
 
 
-# --- clear answers (item 11) ---------------------------------------------------------------------
+# --- clear answers -------------------------------------------------------------------------------
 
 
 def test_vmbackup_conf_refuses_a_dict_value_naming_the_key(tmp_path, local_inventory):

@@ -1,9 +1,9 @@
-"""Faults during an ext_filesystems repair, on real ext4 images on loop devices (issue 10 items 2, 3, 4, 11).
+"""Faults during an ext_filesystems repair, on real ext4 images on loop devices.
 
 Every case writes a file on the filesystem before the fault and reads it back after the repair.
-Faults are injected for real: the kernel's own ``/sys/fs/ext4/<dev>/trigger_fs_error`` (item 2), and
+Faults are injected for real: the kernel's own ``/sys/fs/ext4/<dev>/trigger_fs_error``, and
 an ``e2fsck`` first on PATH that kills or signals the module process (its parent) or exits with an
-e2fsck exit code before running nothing (items 3, 4). That stand-in is the only thing not real: the
+e2fsck exit code before running nothing. That stand-in is the only thing not real: the
 umount, the mount and (unless the fault replaces it) e2fsck itself are the machine's own.
 Needs root (CI runs as root).
 """
@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 import test_ext_filesystems as base
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import evaluate_extfs
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import evaluate_extfs
 from conftest import run_playbook, task_results
 
 linux_testhost = base.linux_testhost
@@ -147,7 +147,7 @@ def trigger_ext4_error(fs, kernel="kernel", workdir=None):
     return emergency
 
 
-# --- item 2: remount with options mount(8) accepts -----------------------------------------------
+# --- remount with options mount(8) accepts -------------------------------------------------------
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -172,7 +172,7 @@ def test_emergency_ro_is_repaired_and_mounted_again(tmp_path, disk, local_invent
 
 
 def test_options_from_fstab_win_over_kernel_state(tmp_path, disk):
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import remount_options
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import remount_options
 
     fs = disk(state=None, options="errors=remount-ro")
     trigger_ext4_error(fs, "kernel", str(tmp_path))
@@ -219,12 +219,12 @@ def test_an_fstab_line_of_another_device_is_not_used(tmp_path, disk, local_inven
 
 
 def linux_testhost_mountinfo():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import read_mountinfo
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import read_mountinfo
 
     return read_mountinfo()
 
 
-# --- item 3: an interrupted repair --------------------------------------------------------------
+# --- an interrupted repair ----------------------------------------------------------------------
 
 
 def test_sighup_and_sigterm_are_ignored_between_unmount_and_mount(tmp_path, disk, local_inventory, fault):
@@ -276,7 +276,7 @@ def test_killed_repair_is_reported_and_the_next_run_mounts_it_again(tmp_path, di
     assert res["changed"] is False and res["finding"]["status"] == "pass"
 
 
-# --- item 4: e2fsck exit codes ------------------------------------------------------------------
+# --- e2fsck exit codes --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("code", [8, 16, 32])
@@ -323,7 +323,7 @@ def test_the_filesystem_holding_the_pending_record_is_refused(tmp_path, disk, lo
     assert not os.path.exists(pending)
 
 
-# --- item 11: a mount point the user named that does not exist ----------------------------------
+# --- a mount point the user named that does not exist -------------------------------------------
 
 
 def test_mistyped_mount_fails_before_anything_changes(tmp_path, disk, local_inventory):
@@ -348,7 +348,7 @@ def test_xfs_shutdown_flag_is_never_given_to_mount(tmp_path):
     """An xfs the kernel shut down (``xfs_io -x -c "shutdown -f"``) is listed ``rw,shutdown`` by kernels that
     show the flag (this one does not: the line is written as such a kernel lists it); mount refuses the flag
     (measured below on a real xfs), so the options we mount with never carry it."""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import parse_mountinfo, remount_options
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import parse_mountinfo, remount_options
 
     image = tmp_path / "xfs.img"
     with open(image, "wb") as handle:
@@ -378,7 +378,7 @@ def test_xfs_shutdown_flag_is_never_given_to_mount(tmp_path):
 
 
 def test_probe_refused_asks_the_kernel_without_mounting():
-    from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import probe_refused
+    from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import probe_refused
 
     options = ["rw", "nosuid", "nodev", "relatime", "errors=remount-ro", "data=ordered", "bogus1", "emergency_ro"]
     assert probe_refused("ext4", options) == ["bogus1", "emergency_ro"]

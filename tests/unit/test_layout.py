@@ -51,9 +51,34 @@ def test_no_module_utils_file_imports_plugin_utils():
             assert "plugin_utils" not in re.sub(r"#.*", "", f.read()), name
 
 
+def test_only_filters_import_filter_plugins():
+    # shared controller code lives in plugin_utils (e.g. the OS detector _guest_os.py), never in a filter plugin
+    for folder in ("action", "modules", "module_utils", "plugin_utils", "lookup", "connection"):
+        for name, path in _py(folder).items():
+            with open(path, encoding="utf-8") as f:
+                assert "plugins.filter" not in f.read(), f"{folder}/{name}.py imports a filter plugin"
+
+
 def test_make_help_lists_every_target():
     with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
         phony = re.search(r"^\.PHONY:(.*)$", f.read(), re.MULTILINE).group(1).split()
     out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     listed = [line.split()[1] for line in out.splitlines() if line.startswith("make ")]
     assert sorted(listed) == sorted(phony)
+
+
+def test_module_attributes_say_details_not_description():
+    # ansible-core's attribute docs: a module gives ``support`` and ``details`` (``description`` belongs to the
+    # fragment that defines the attribute, e.g. action_common_attributes)
+    import yaml
+
+    for folder, var in (("modules", "DOCUMENTATION"),):
+        for name, path in _py(folder).items():
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            match = re.search(var + r' = r?"""(.*?)"""', text, re.DOTALL)
+            if not match:
+                continue
+            attributes = (yaml.safe_load(match.group(1)) or {}).get("attributes") or {}
+            for attr, spec in attributes.items():
+                assert "description" not in spec, f"{folder}/{name}.py attribute {attr}: description, not details"

@@ -105,7 +105,7 @@ def test_wmi_broken_no_longer_empties_the_services_section(host):
 
 def test_the_old_empty_list_is_an_error_for_every_service_fix():
     from ansible_collections.vmbackup.azure.plugins.plugin_utils._com import evaluate_com
-    from ansible_collections.vmbackup.azure.plugins.plugin_utils._wininstaller import evaluate_installer
+    from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_installer import evaluate_installer
 
     empty = {"services": [], "installer": {"vcredist_products": [], "snapshot_plugins": []}}
     findings = (evaluate_com(empty, {"reinstall_msdtc": True}), evaluate_installer(empty, {"reregister_msi": True}))

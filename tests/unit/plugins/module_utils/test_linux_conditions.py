@@ -1,4 +1,4 @@
-"""Unit tests of plugins/module_utils/_linux_conditions.py and the xfs/btrfs part of _extfs.py.
+"""Unit tests of plugins/module_utils/_linux_conditions.py and the xfs/btrfs part of _linux_fs.py.
 
 Files are real files under tmp_path (a fake root and /sys/class/net); commands are fakes.
 """
@@ -9,7 +9,7 @@ import json
 import os
 
 from ansible_collections.vmbackup.azure.plugins.module_utils import _linux_conditions as lc
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     evaluate_extfs,
     mountstoskip,
     parse_btrfs_device_stats,

@@ -51,7 +51,7 @@ def facts(text):
     return {"vmbackup_conf": {"path": "/etc/azure/vmbackup.conf", "exists": True, "content": text, "error": None}}
 
 
-# --- item 1: booleans ---------------------------------------------------------------------------
+# --- booleans -----------------------------------------------------------------------------------
 
 
 def test_written_booleans_are_read_as_meant():
@@ -76,7 +76,7 @@ def test_other_spellings_are_reported_as_the_extension_reads_them():
     assert "writelog = true reads as off" in detail and "uploadstatusandlog = yes reads as off" in detail
 
 
-# --- item 3: no-effect keys ---------------------------------------------------------------------
+# --- no-effect keys -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", ["onappfailuredofsfreeze", "OnAppSuccessDoFsFreeze"])
@@ -87,7 +87,7 @@ def test_no_effect_keys_are_refused_and_reported(key):
     assert f"{key.lower()} has no effect" in detail
 
 
-# --- item 4: isanysnapshotfailed ----------------------------------------------------------------
+# --- isanysnapshotfailed ------------------------------------------------------------------------
 
 
 def test_asr_writes_false_and_keeps_an_existing_false():
@@ -101,7 +101,7 @@ def test_asr_writes_false_and_keeps_an_existing_false():
     assert extension_value(new, "isanysnapshotfailed") == "False"  # the value the old extensions compared with
 
 
-# --- item 5: a '%' in one value -----------------------------------------------------------------
+# --- a '%' in one value -------------------------------------------------------------------------
 
 
 def test_percent_in_another_section_is_scoped_to_that_key():
@@ -113,7 +113,7 @@ def test_percent_in_another_section_is_scoped_to_that_key():
     assert finding["status"] == "pass"
 
 
-# --- item 6: values the extension cannot use ----------------------------------------------------
+# --- values the extension cannot use ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""waagent.conf: our reader and editor against the agent's own loader (issue 11 item 2, issue 10 item 9).
+"""waagent.conf: our reader and editor against the agent's own loader.
 
 The agent is Debian's ``waagent`` package (WALinuxAgent), downloaded and unpacked (never installed)
 under build/upstream/ by tools/linux_upstream.py; ``azurelinuxagent.common.conf.ConfigurationProvider``
@@ -159,6 +159,9 @@ def test_our_reading_is_the_agents_line_by_line(agent_conf, text):
 @example("Extensions.Enabled=n\r\nExtensions.Enabled=y")
 @example("Logs.Verbose=n\r\nExtensions.Enabled=n")
 @example("a=1\nb=2\r\nc=3")
+# the unterminated last line keeps its value for the agent: a CR after a closing quote would keep the quote
+@example('\r\n=Extensions.Enabled"')
+@example('Lib.Dir="/var/lib/waagent"\r\nAutoUpdate.Enabled="y"')
 def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
     new = set_conf_value(text, KEY, "y")
     before, after = agent_reads(agent_conf, text), agent_reads(agent_conf, new)
@@ -187,7 +190,10 @@ def test_what_we_write_the_agent_reads_and_other_lines_stay(agent_conf, text):
             continue
         expected.append(line)
     if expected[-1] != "" and unterminated and not done:  # an unterminated last line gets an ending
-        expected[-1] += eol_cr
+        # the file's, unless a CR changes what the agent reads from the line (then LF alone)
+        last_line = expected[-1]
+        changes = agent_reads(agent_conf, last_line + "\r")["values"] != agent_reads(agent_conf, last_line)["values"]
+        expected[-1] += "" if changes else eol_cr
         expected.append("")
     if not done:  # appended, with the line ending most lines of the file use
         expected[-1:] = [f"{KEY}=y" + eol_cr, ""]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.plugin_utils import _winagent as agent
-from ansible_collections.vmbackup.azure.plugins.plugin_utils import _wininstaller as inst
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _windows_agent as agent
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _windows_installer as inst
 
 SERVICE = {"name": "WindowsAzureGuestAgent", "state": "running", "start_mode": "auto"}
 # every Windows host runs RPC: a service list without a running service is implausible (an error)

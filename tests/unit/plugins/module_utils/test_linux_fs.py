@@ -1,4 +1,4 @@
-"""Unit tests of plugins/module_utils/_extfs.py: parsers, the evaluator, the plan on a fake mount table.
+"""Unit tests of plugins/module_utils/_linux_fs.py: parsers, the evaluator, the plan on a fake mount table.
 
 No root needed: the mount table is a fake /proc/self/mountinfo and tune2fs a fake run_command.
 The module is also run on the fake table to prove it never unmounts '/'.
@@ -13,8 +13,8 @@ import sys
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.vmbackup.azure.plugins.module_utils import _extfs
-from ansible_collections.vmbackup.azure.plugins.module_utils._extfs import (
+from ansible_collections.vmbackup.azure.plugins.module_utils import _linux_fs
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_fs import (
     evaluate_extfs,
     find_holders,
     gather_ext_filesystems,
@@ -418,7 +418,7 @@ def test_find_holders_sees_a_cwd(tmp_path):
 
 def test_describe_holders_limits():
     holders = [{"pid": i, "comm": "x", "uses": ["cwd"]} for i in range(8)]
-    text = _extfs.describe_holders(holders, limit=2)
+    text = _linux_fs.describe_holders(holders, limit=2)
     assert text.endswith("6 more")
 
 
@@ -427,10 +427,10 @@ def test_describe_holders_limits():
 
 def test_remount_options_drop_kernel_state_flags_and_prefer_fstab():
     (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro,emergency_ro\n")
-    assert _extfs.remount_options(entry, "") == ("rw,relatime,errors=remount-ro", "mount table")
+    assert _linux_fs.remount_options(entry, "") == ("rw,relatime,errors=remount-ro", "mount table")
     fstab = "UUID=abc /mnt/d ext4 defaults,noatime 0 2\n#/dev/x /mnt/d ext4 ro 0 0\n"
-    assert _extfs.remount_options(entry, fstab, uuid="ABC") == ("rw,noatime", "/etc/fstab")
-    assert _extfs.remount_options(entry, "UUID=abc /mnt/other ext4 ro 0 0\n", uuid="abc")[1] == "mount table"
+    assert _linux_fs.remount_options(entry, fstab, uuid="ABC") == ("rw,noatime", "/etc/fstab")
+    assert _linux_fs.remount_options(entry, "UUID=abc /mnt/other ext4 ro 0 0\n", uuid="abc")[1] == "mount table"
 
 
 # --- review finding 4: never guess the options of another device, keep the mode and nosuid/nodev/noexec ----
@@ -440,64 +440,64 @@ def test_remount_options_ignore_an_fstab_line_of_another_device():
     (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro\n")
     for spec in ("UUID=other", "LABEL=nosuchlabel", "PARTUUID=nosuch", "/dev/nonexistent-device"):
         fstab = f"{spec} /mnt/d ext4 noauto,ro 0 2\n"
-        assert _extfs.remount_options(entry, fstab, uuid="abc") == ("rw,relatime,errors=remount-ro", "mount table")
+        assert _linux_fs.remount_options(entry, fstab, uuid="abc") == ("rw,relatime,errors=remount-ro", "mount table")
 
 
 def test_remount_options_keep_the_mode_and_the_restricting_options_in_force():
     (entry,) = parse_mountinfo("48 27 7:0 / /mnt/d rw,nosuid,nodev,relatime - ext4 /dev/loop0 rw\n")
     # the same device: its fstab line, but mounted rw now stays rw and nosuid,nodev (added by hand) stay
-    assert _extfs.remount_options(entry, "UUID=abc /mnt/d ext4 noauto,ro 0 2\n", uuid="abc") == (
+    assert _linux_fs.remount_options(entry, "UUID=abc /mnt/d ext4 noauto,ro 0 2\n", uuid="abc") == (
         "rw,noauto,nosuid,nodev",
         "/etc/fstab",
     )
-    assert _extfs.remount_options(entry, "UUID=abc /mnt/d ext4 defaults,suid 0 2\n", uuid="abc")[0] == (
+    assert _linux_fs.remount_options(entry, "UUID=abc /mnt/d ext4 defaults,suid 0 2\n", uuid="abc")[0] == (
         "rw,suid,nosuid,nodev"  # mount(8): the last one wins
     )
     (ro_entry,) = parse_mountinfo("48 27 7:0 / /mnt/d ro,noexec - ext4 /dev/loop0 ro\n")
-    assert _extfs.remount_options(ro_entry, "UUID=abc /mnt/d ext4 defaults 0 2\n", uuid="abc")[0] == "ro,noexec"
+    assert _linux_fs.remount_options(ro_entry, "UUID=abc /mnt/d ext4 defaults 0 2\n", uuid="abc")[0] == "ro,noexec"
 
 
 def test_refused_option_is_the_one_mount_names():
     opts = ["rw", "nosuid", "nodev", "bogus", "errors=remount-ro"]
     new_api = "mount: /mnt/d: fsconfig system call failed: ext4: Unknown parameter 'bogus'."
-    assert _extfs.refused_option(new_api, opts) == "bogus"
-    assert _extfs.refused_option('EXT4-fs (loop0): Unrecognized mount option "errors" or missing value', opts) == (
+    assert _linux_fs.refused_option(new_api, opts) == "bogus"
+    assert _linux_fs.refused_option('EXT4-fs (loop0): Unrecognized mount option "errors" or missing value', opts) == (
         "errors=remount-ro"
     )
     old_api = "mount: /mnt/d: wrong fs type, bad option, bad superblock on /dev/loop0, missing codepage"
-    assert _extfs.refused_option(old_api, opts) is None
-    assert _extfs.refused_option("Unknown parameter 'rw'", opts) is None  # never the mode
+    assert _linux_fs.refused_option(old_api, opts) is None
+    assert _linux_fs.refused_option("Unknown parameter 'rw'", opts) is None  # never the mode
 
 
 def test_lost_options_are_the_mode_and_the_restricting_ones():
-    assert _extfs.lost_options(["rw", "nosuid", "nodev", "bogus"], ["rw"]) == ["nosuid", "nodev"]
-    assert _extfs.lost_options(["rw", "relatime", "bogus"], ["rw"]) == []
-    assert _extfs.lost_options(["rw", "relatime"], ["ro"]) == ["rw"]
-    assert _extfs.lost_options(["ro", "noexec"], ["ro", "noexec"]) == []
+    assert _linux_fs.lost_options(["rw", "nosuid", "nodev", "bogus"], ["rw"]) == ["nosuid", "nodev"]
+    assert _linux_fs.lost_options(["rw", "relatime", "bogus"], ["rw"]) == []
+    assert _linux_fs.lost_options(["rw", "relatime"], ["ro"]) == ["rw"]
+    assert _linux_fs.lost_options(["ro", "noexec"], ["ro", "noexec"]) == []
 
 
 def test_mount_attempts_drop_each_option_then_ro():
-    tries = _extfs.mount_attempts("rw,relatime,bogus")
+    tries = _linux_fs.mount_attempts("rw,relatime,bogus")
     assert tries == [["rw", "relatime", "bogus"], ["rw", "relatime"], ["rw", "bogus"], ["rw"], ["ro"]]
-    assert _extfs.mount_attempts("") == [[], ["ro"]]
-    assert _extfs.mount_attempts("rw,nosuid,bogus,x", refused=["bogus"])[0] == ["rw", "nosuid", "x"]
+    assert _linux_fs.mount_attempts("") == [[], ["ro"]]
+    assert _linux_fs.mount_attempts("rw,nosuid,bogus,x", refused=["bogus"])[0] == ["rw", "nosuid", "x"]
     # two options refused without a name: no single drop works, nosuid/nodev are kept before the bare mode
-    tries = _extfs.mount_attempts("rw,nosuid,nodev,bogus,emergency_ro")
+    tries = _linux_fs.mount_attempts("rw,nosuid,nodev,bogus,emergency_ro")
     assert tries.index(["rw", "nosuid", "nodev"]) < tries.index(["rw"])
 
 
 def test_pending_record_roundtrip_and_unreadable(tmp_path):
     path = str(tmp_path / "sub" / "pending.json")
-    assert _extfs.read_pending(path) == {}
-    _extfs.write_pending({"/d": {"device": "/dev/x"}}, path)
+    assert _linux_fs.read_pending(path) == {}
+    _linux_fs.write_pending({"/d": {"device": "/dev/x"}}, path)
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    assert _extfs.read_pending(path) == {"/d": {"device": "/dev/x"}}
-    _extfs.write_pending({}, path)
+    assert _linux_fs.read_pending(path) == {"/d": {"device": "/dev/x"}}
+    _linux_fs.write_pending({}, path)
     assert not os.path.exists(path)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("{not json")
     with pytest.raises(ValueError, match="pending.json"):
-        _extfs.read_pending(path)
+        _linux_fs.read_pending(path)
 
 
 def test_evaluate_pending_is_a_failure_and_needs_opt_in():
@@ -592,4 +592,4 @@ def test_kernel_state_flags_are_left_out_of_the_options(tmp_path):
     line = "48 27 7:0 / /mnt/x rw,relatime - xfs /dev/loop0 rw,shutdown,inode64,noquota\n"
     (entry,) = parse_mountinfo(line)
     assert entry["options"] == "rw,relatime,inode64,noquota"
-    assert _extfs.remount_options(entry, "") == ("rw,relatime,inode64,noquota", "mount table")
+    assert _linux_fs.remount_options(entry, "") == ("rw,relatime,inode64,noquota", "mount table")

@@ -33,8 +33,9 @@ from __future__ import annotations
 import ntpath
 import re
 
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._winagent import parse_version, version_text
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_agent import parse_version, version_text
 
 ERROR_CODE = "ExtensionVCRedistInstallationFailure"
 MSI_SERVICE = "msiserver"
@@ -73,10 +74,6 @@ def validate_options(options: dict) -> dict:
     return out
 
 
-def _finding(status, detail, fix="", actions=None):
-    return {"error_code": ERROR_CODE, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
 def find_vcredist(products) -> dict | None:
     """The installed VC++ 2013 x64 entry (by product code, else by display name) or None."""
     products = [p for p in products or [] if isinstance(p, dict)]
@@ -105,10 +102,10 @@ def assess_installer(probe: dict, options: dict | None = None) -> tuple[dict, di
     try:
         opts = validate_options(options or {})
     except ValueError as exc:
-        return _finding("error", f"invalid option: {exc}"), {}
+        return make_finding(ERROR_CODE, "error", f"invalid option: {exc}"), {}
     problem = require(probe, "services", "installer") or service_errors(probe["services"], (MSI_SERVICE,))
     if problem:
-        return _finding("error", problem), {}
+        return make_finding(ERROR_CODE, "error", problem), {}
 
     services = {str(s.get("name", "")).lower(): s for s in probe["services"] if isinstance(s, dict)}
     msi = services.get(MSI_SERVICE)
@@ -183,7 +180,7 @@ def assess_installer(probe: dict, options: dict | None = None) -> tuple[dict, di
             action["reason"] = "re-registering the Windows Installer not opted in (reregister_msi: false)"
         # order: start mode, re-register, then install (the installer service must work for the install)
         actions.insert(1 if actions and actions[0]["action"] == "set_start_mode" else 0, action)
-        return _finding("fail", "; ".join(problems), _fix_text(actions), actions), facts
+        return make_finding(ERROR_CODE, "fail", "; ".join(problems), _fix_text(actions), actions), facts
 
     parts = [f"msiserver start mode {facts['msiserver_start_mode']}"]
     if vcredist is not None:
@@ -193,7 +190,7 @@ def assess_installer(probe: dict, options: dict | None = None) -> tuple[dict, di
         )
     else:
         parts.append(facts["note"])
-    return _finding("pass", "; ".join(parts)), facts
+    return make_finding(ERROR_CODE, "pass", "; ".join(parts)), facts
 
 
 def _fix_text(actions):

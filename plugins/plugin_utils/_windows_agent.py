@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._conditions import (
+from ansible_collections.vmbackup.azure.plugins.module_utils._extension_status import (
     StatusParseError,
     parse_extension_status,
 )
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._backup_activity import backup_in_progress
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._probe_sections import require, service_errors
 
@@ -87,10 +88,6 @@ def validate_options(options: dict) -> dict:
     return out
 
 
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
 def agent_facts(probe: dict) -> dict:
     """What the probe says about the agent: service, version and where the version came from."""
     services = {str(s.get("name", "")).lower(): s for s in probe.get("services") or [] if isinstance(s, dict)}
@@ -124,10 +121,10 @@ def assess_agent(probe: dict, options: dict | None = None, code: str = "VmAgentN
     try:
         opts = validate_options(options or {})
     except ValueError as exc:
-        return _finding(code, "error", f"invalid option: {exc}"), {}
+        return make_finding(code, "error", f"invalid option: {exc}"), {}
     problem = require(probe, "services", "agent") or service_errors(probe["services"], (AGENT_SERVICE,))
     if problem:
-        return _finding(code, "error", problem), {}
+        return make_finding(code, "error", problem), {}
 
     facts = agent_facts(probe)
     minimum = parse_version(opts["min_version"])
@@ -201,8 +198,8 @@ def assess_agent(probe: dict, options: dict | None = None, code: str = "VmAgentN
             f"service {facts['service_name']} is running, agent version {facts['version']}"
             f" ({facts['version_source']}) >= {facts['min_version']}"
         )
-        return _finding(code, "pass", detail + extra), facts
-    return _finding(code, "fail", "; ".join(problems) + extra, _fix_text(actions), actions), facts
+        return make_finding(code, "pass", detail + extra), facts
+    return make_finding(code, "fail", "; ".join(problems) + extra, _fix_text(actions), actions), facts
 
 
 def _extension_note(probe: dict) -> str:

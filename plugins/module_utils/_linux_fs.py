@@ -1,4 +1,4 @@
-# Copyright: (c) 2025, vmbackup.azure maintainers
+# Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ext2/3/4 state for UserErrorFsFreezeFailed: parsers, gather helpers and the evaluator.
 
@@ -17,12 +17,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Callable
+
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
+from ansible_collections.vmbackup.azure.plugins.module_utils._linux_host import read_file
+from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import configparser_errors, raw_settings
 
 ERROR_CODE = "UserErrorFsFreezeFailed"
 EXT_FSTYPES = ("ext2", "ext3", "ext4")
 CLEAN = "clean"
-# Environment for every command whose output is parsed.
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Shown by the kernel in the super options but refused when given to mount(8): ``seclabel`` (SELinux
 # labelling support), ``emergency_ro`` (ext4 set read-only after an error; Linux fs/ext4/super.c,
 # _ext4_show_options, "emergency_ro" since 6.15, commit f3054e53; measured here: mount -o ...,emergency_ro
@@ -36,16 +39,16 @@ PENDING_FILE = "/var/lib/vmbackup-azure/ext_filesystems-pending.json"
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
-def unescape_mount_path(text):
+def unescape_mount_path(text: str) -> str:
     """Decode the octal escapes (``\\040`` space, ``\\011`` tab, ``\\012`` newline, ``\\134``) of mountinfo."""
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), text)
 
 
-def _split_options(text):
+def _split_options(text: str) -> list:
     return [opt for opt in text.split(",") if opt]
 
 
-def merge_options(mount_options, super_options):
+def merge_options(mount_options: list, super_options: list) -> list:
     """Per-mount options, then the superblock options not already there (order kept, no duplicates).
 
     ``rw``/``ro`` appear in both lists; the per-mount one wins. Options the kernel shows but mount(8)
@@ -64,7 +67,7 @@ def merge_options(mount_options, super_options):
     return merged
 
 
-def parse_mountinfo(text):
+def parse_mountinfo(text: str) -> list:
     """Parse ``/proc/<pid>/mountinfo`` (proc(5)) into a list of dicts, in file order.
 
     Keys: ``mount_id``, ``parent_id``, ``major``, ``minor``, ``root``, ``mountpoint``,
@@ -106,7 +109,7 @@ def parse_mountinfo(text):
     return entries
 
 
-def parse_fstab(text):
+def parse_fstab(text: str) -> list:
     """``/etc/fstab`` (fstab(5)) -> list of ``{spec, file, vfstype, mntops}`` (octal escapes decoded)."""
     entries = []
     for line in (text or "").splitlines():
@@ -129,7 +132,7 @@ def parse_fstab(text):
 RESTRICTING = ("nosuid", "nodev", "noexec")
 
 
-def fstab_spec_is(spec, major, minor, uuid=None, dev_dir="/dev"):
+def fstab_spec_is(spec: str, major: int, minor: int, uuid: str | None = None, dev_dir: str = "/dev") -> bool:
     """Whether the fstab(5) ``spec`` (``UUID=``, ``LABEL=``, ``PARTUUID=``, ``PARTLABEL=``, a device path)
     names the block device ``major:minor`` (``uuid``: its filesystem UUID from tune2fs, for ``UUID=``
     when udev made no /dev/disk/by-uuid link)."""
@@ -142,7 +145,7 @@ def fstab_spec_is(spec, major, minor, uuid=None, dev_dir="/dev"):
     return spec.startswith("/") and _rdev(spec) == (major, minor)
 
 
-def remount_options(entry, fstab_text, uuid=None):
+def remount_options(entry: dict, fstab_text: str, uuid: str | None = None) -> tuple:
     """``(options, source)`` to mount ``entry`` (a parse_mountinfo dict) again with.
 
     The options the administrator wrote in /etc/fstab for that mount point when the line names the
@@ -175,7 +178,7 @@ def remount_options(entry, fstab_text, uuid=None):
 _QUOTED = re.compile(r"""['"`]([^'"`\s]+)['"`]""")
 
 
-def refused_option(error_text, options):
+def refused_option(error_text: str, options: list) -> str | None:
     """The option of ``options`` that mount(8)'s error names as refused, or None.
 
     util-linux with the new mount API relays the kernel's message, e.g. ``fsconfig system call failed:
@@ -243,7 +246,7 @@ NOT_FS_PREFIXES = ("x-", "comment=", "helper=", "offset=", "sizelimit=", "contex
 NOT_FS_PREFIXES += ("rootcontext=", "encryption=")
 
 
-def probe_refused(fstype, options):
+def probe_refused(fstype: str, options: list) -> list:
     """The options of ``options`` the kernel's ``fstype`` driver refuses, asked without mounting anything:
     fsopen(2) + fsconfig(2) (Linux >= 5.2; syscall numbers 430/431 are the same on every architecture but
     alpha), as util-linux >= 2.39 does before it mounts. None when that cannot be asked (older kernel, no
@@ -273,7 +276,7 @@ def probe_refused(fstype, options):
     return refused
 
 
-def mount_attempts(options, refused=()):
+def mount_attempts(options: str, refused: list | tuple = ()) -> list:
     """The option lists to try, in order, once mount(8) refused ``options`` without naming an option
     (``refused``: the options it named, already dropped; util-linux 2.38 with mount(2) says only "bad
     option"): without each option in turn (last first: the superblock options come last), then the mode
@@ -295,7 +298,7 @@ def mount_attempts(options, refused=()):
     return out
 
 
-def lost_options(asked, used):
+def lost_options(asked: list, used: list) -> list:
     """The options of ``asked`` that matter for safety and are not in ``used``: the mode and ``nosuid``,
     ``nodev``, ``noexec`` (``ro`` asked and mounted ``rw``, or the reverse, counts)."""
     asked = [o for o in asked if o]
@@ -309,7 +312,7 @@ def lost_options(asked, used):
 # The pending-remount record: written before a repair unmounts, removed once it is mounted again.
 
 
-def read_pending(path=PENDING_FILE):
+def read_pending(path: str = PENDING_FILE) -> dict:
     """``{mountpoint: record}`` of the filesystems a repair unmounted and did not mount again.
 
     A missing file is ``{}``; a file that cannot be read or parsed raises ValueError naming it
@@ -330,7 +333,7 @@ def read_pending(path=PENDING_FILE):
     return pending
 
 
-def write_pending(pending, path=PENDING_FILE):
+def write_pending(pending: dict, path: str = PENDING_FILE) -> None:
     """Write (atomically, fsync'd) or remove the record. The directory is created 0700."""
     import json
     import tempfile
@@ -359,7 +362,7 @@ def write_pending(pending, path=PENDING_FILE):
         os.close(dfd)
 
 
-def describe_pending(record):
+def describe_pending(record: dict) -> str:
     """Why a pending filesystem is unmounted, for the finding and the module."""
     if record.get("fsck_rc") is not None and record["fsck_rc"] & 4:
         why = f"left unmounted because e2fsck could not correct every error (rc {record['fsck_rc']})"
@@ -369,12 +372,12 @@ def describe_pending(record):
     return f"{why} (pid {record.get('pid')}, {started})" if started else why
 
 
-def normalize_state(value):
+def normalize_state(value: str) -> str:
     """``Filesystem state`` value of tune2fs, lower case, single spaces (``clean``, ``not clean with errors``)."""
     return " ".join((value or "").split()).lower()
 
 
-def parse_tune2fs(text):
+def parse_tune2fs(text: str) -> dict:
     """Parse ``tune2fs -l`` (run with ``LANG=C``) into ``{state, state_raw, features, journal, fields}``.
 
     ``state`` is None when the output has no ``Filesystem state:`` line.
@@ -396,7 +399,7 @@ def parse_tune2fs(text):
     }
 
 
-def state_is_unclean(fs):
+def state_is_unclean(fs: dict) -> bool | None:
     """True when the filesystem needs the fix, False when not, None when its state is unknown.
 
     Without a journal the kernel marks the superblock ``not clean`` for as long as the filesystem is
@@ -417,23 +420,15 @@ def state_is_unclean(fs):
 # /proc and /sys scans (read only)
 
 
-def _read(path, default=""):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return default
+def read_mountinfo(path: str = "/proc/self/mountinfo") -> list:
+    return parse_mountinfo(read_file(path, ""))
 
 
-def read_mountinfo(path="/proc/self/mountinfo"):
-    return parse_mountinfo(_read(path))
-
-
-def _devnum(st):
+def _devnum(st: os.stat_result) -> tuple:
     return (os.major(st.st_dev), os.minor(st.st_dev))
 
 
-def _proc_pids(proc):
+def _proc_pids(proc: str) -> list:
     try:
         names = os.listdir(proc)
     except OSError:
@@ -441,13 +436,15 @@ def _proc_pids(proc):
     return sorted(int(n) for n in names if n.isdigit())
 
 
-def _holder(found, pid, comm, use):
+def _holder(found: dict, pid: int, comm: str, use: str) -> None:
     entry = found.setdefault(pid, {"pid": pid, "comm": comm, "uses": []})
     if use not in entry["uses"]:
         entry["uses"].append(use)
 
 
-def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=None):
+def find_holders(
+    devnums: set, proc: str = "/proc", sys_block: str = "/sys/block", exclude_pids: set | list | None = None
+) -> dict:
     """Who keeps the filesystems ``devnums`` (set of ``(major, minor)``) busy.
 
     Scans every ``/proc/<pid>/{cwd,root,exe,fd/*,maps}`` (compared by ``st_dev``, so it sees
@@ -470,7 +467,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
         if pid in exclude:
             continue
         base = os.path.join(proc, str(pid))
-        comm = _read(os.path.join(base, "comm")).strip()
+        comm = read_file(os.path.join(base, "comm"), "").strip()
         for link in ("cwd", "root", "exe"):
             try:
                 dev = _devnum(os.stat(os.path.join(base, link)))
@@ -493,7 +490,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
                 _holder(result[dev], pid, comm, "open file")
             elif st.st_rdev and (os.major(st.st_rdev), os.minor(st.st_rdev)) in devnums:
                 _holder(result[(os.major(st.st_rdev), os.minor(st.st_rdev))], pid, comm, "opens the device")
-        for line in _read(os.path.join(base, "maps")).splitlines():
+        for line in read_file(os.path.join(base, "maps"), "").splitlines():
             parts = line.split(None, 5)
             if len(parts) < 5 or parts[4] == "0":
                 continue
@@ -509,11 +506,11 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
             ns = None
         if ns and own_ns and ns != own_ns and ns not in seen_ns:
             seen_ns.add(ns)
-            for entry in parse_mountinfo(_read(os.path.join(base, "mountinfo"))):
+            for entry in parse_mountinfo(read_file(os.path.join(base, "mountinfo"), "")):
                 dev = (entry["major"], entry["minor"])
                 if dev in devnums:
                     _holder(result[dev], pid, comm, "mounted in its mount namespace at " + entry["mountpoint"])
-    for line in _read(os.path.join(proc, "swaps")).splitlines()[1:]:
+    for line in read_file(os.path.join(proc, "swaps"), "").splitlines()[1:]:
         name = line.split()[0] if line.split() else ""
         try:
             dev = _devnum(os.stat(name))
@@ -526,7 +523,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
     except OSError:
         loops = []
     for name in loops:
-        backing = _read(os.path.join(sys_block, name, "loop", "backing_file")).strip()
+        backing = read_file(os.path.join(sys_block, name, "loop", "backing_file"), "").strip()
         if not backing:
             continue
         try:
@@ -546,7 +543,7 @@ def find_holders(devnums, proc="/proc", sys_block="/sys/block", exclude_pids=Non
     return out
 
 
-def resolve_device(source, major, minor, dev_dir="/dev", sys_dev="/sys/dev/block"):
+def resolve_device(source: str, major: int, minor: int, dev_dir: str = "/dev", sys_dev: str = "/sys/dev/block") -> str:
     """The block device node for ``major:minor`` (mountinfo may say ``/dev/root``)."""
     try:
         st = os.stat(source)
@@ -554,7 +551,7 @@ def resolve_device(source, major, minor, dev_dir="/dev", sys_dev="/sys/dev/block
             return source
     except OSError:
         pass
-    uevent = _read(os.path.join(sys_dev, f"{major}:{minor}", "uevent"))
+    uevent = read_file(os.path.join(sys_dev, f"{major}:{minor}", "uevent"), "")
     for line in uevent.splitlines():
         if line.startswith("DEVNAME="):
             candidate = os.path.join(dev_dir, line.split("=", 1)[1])
@@ -566,23 +563,23 @@ def resolve_device(source, major, minor, dev_dir="/dev", sys_dev="/sys/dev/block
     return source
 
 
-def loop_autoclear(device, sys_block="/sys/block"):
+def loop_autoclear(device: str, sys_block: str = "/sys/block") -> bool:
     name = os.path.basename(device)
     if not name.startswith("loop"):
         return False
-    return _read(os.path.join(sys_block, name, "loop", "autoclear")).strip() == "1"
+    return read_file(os.path.join(sys_block, name, "loop", "autoclear"), "").strip() == "1"
 
 
-def normalize_mountpoint(path):
+def normalize_mountpoint(path: str) -> str:
     path = os.path.normpath(path)
     return "/" + path.lstrip("/") if path.startswith("//") else path
 
 
-def _under(path, top):
+def _under(path: str, top: str) -> bool:
     return top == "/" or path == top or path.startswith(top.rstrip("/") + "/")
 
 
-def read_ext_state(run_command, device, tune2fs="tune2fs"):
+def read_ext_state(run_command: Callable, device: str, tune2fs: str = "tune2fs") -> dict:
     """``{state, state_raw, journal, error}`` of one device from ``tune2fs -l`` (never raises)."""
     try:
         rc, out, err = run_command([tune2fs, "-l", device])
@@ -616,17 +613,17 @@ def read_ext_state(run_command, device, tune2fs="tune2fs"):
 
 
 def gather_ext_filesystems(
-    run_command,
-    mounts=None,
-    exclude=None,
-    tune2fs="tune2fs",
-    mountinfo_path="/proc/self/mountinfo",
-    proc="/proc",
-    sys_block="/sys/block",
-    holders=True,
-    fstab_path="/etc/fstab",
-    pending_file=PENDING_FILE,
-):
+    run_command: Callable,
+    mounts: list | None = None,
+    exclude: list | None = None,
+    tune2fs: str = "tune2fs",
+    mountinfo_path: str = "/proc/self/mountinfo",
+    proc: str = "/proc",
+    sys_block: str = "/sys/block",
+    holders: bool = True,
+    fstab_path: str = "/etc/fstab",
+    pending_file: str | None = PENDING_FILE,
+) -> list:
     """Facts about the mounted ext2/3/4 filesystems: all of them, or the mount points ``mounts``.
 
     ``run_command(argv) -> (rc, stdout, stderr)`` must run with ``LANG=C LC_ALL=C``.
@@ -644,7 +641,7 @@ def gather_ext_filesystems(
     unless excluded; an unreadable record is listed with ``record_error``.
     """
     table = read_mountinfo(mountinfo_path)
-    fstab_text = _read(fstab_path) if fstab_path else ""
+    fstab_text = read_file(fstab_path, "") if fstab_path else ""
     # The visible mount at a path is the last one mounted there.
     visible = {}
     for entry in table:
@@ -746,7 +743,7 @@ def gather_ext_filesystems(
     return facts
 
 
-def _holder_of(path, visible):
+def _holder_of(path: str | None, visible: dict) -> str | None:
     """The mount point (of ``visible``, path -> entry) whose filesystem holds ``path`` (the longest match)."""
     best = None
     for mp in visible if path else ():
@@ -755,7 +752,7 @@ def _holder_of(path, visible):
     return best
 
 
-def _rdev(path):
+def _rdev(path: str) -> tuple | None:
     try:
         st = os.stat(path)
     except OSError:
@@ -763,7 +760,15 @@ def _rdev(path):
     return (os.major(st.st_rdev), os.minor(st.st_rdev)) if st.st_rdev else None
 
 
-def _pending_facts(run_command, facts, table, visible, excluded, tune2fs, pending_file):
+def _pending_facts(
+    run_command: Callable,
+    facts: list,
+    table: list,
+    visible: dict,
+    excluded: set,
+    tune2fs: str,
+    pending_file: str | None,
+) -> list:
     """``facts`` plus one entry per filesystem still recorded as unmounted by a repair."""
     if not pending_file:
         return facts
@@ -844,7 +849,7 @@ OTHER_FSTYPES = ("xfs", "btrfs")
 _BTRFS_STAT = re.compile(r"^\[(?P<dev>[^\]]+)\]\.(?P<name>\w+)\s+(?P<value>-?\d+)\s*$")
 
 
-def parse_btrfs_device_stats(text):
+def parse_btrfs_device_stats(text: str) -> dict:
     """``btrfs device stats`` output -> ``{device: {counter: int}}`` (lines ``[/dev/sdc].read_io_errs 0``)."""
     out = {}
     for line in (text or "").splitlines():
@@ -854,7 +859,7 @@ def parse_btrfs_device_stats(text):
     return out
 
 
-def parse_btrfs_scrub_status(text):
+def parse_btrfs_scrub_status(text: str) -> dict:
     """``btrfs scrub status`` (C locale) -> ``{ran, status, errors_found, summary}``."""
     fields = {}
     for line in (text or "").splitlines():
@@ -870,7 +875,7 @@ def parse_btrfs_scrub_status(text):
     }
 
 
-def read_xfs_health(run_command, mountpoint, xfs_info="xfs_info"):
+def read_xfs_health(run_command: Callable, mountpoint: str, xfs_info: str = "xfs_info") -> dict:
     """``{health, detail}`` of a mounted xfs: ``shutdown`` (directory reads fail with EIO), ``ok`` or ``unknown``."""
     try:
         os.listdir(mountpoint)
@@ -890,7 +895,7 @@ def read_xfs_health(run_command, mountpoint, xfs_info="xfs_info"):
     return {"health": "ok", "detail": "readable, xfs_info answers"}
 
 
-def read_btrfs_health(run_command, mountpoint, btrfs="btrfs"):
+def read_btrfs_health(run_command: Callable, mountpoint: str, btrfs: str = "btrfs") -> dict:
     """``{health, detail, device_stats, scrub}`` of a mounted btrfs from its error counters and last scrub."""
     try:
         rc, out, err = run_command([btrfs, "device", "stats", mountpoint])
@@ -919,13 +924,13 @@ def read_btrfs_health(run_command, mountpoint, btrfs="btrfs"):
 
 
 def gather_other_filesystems(
-    run_command,
-    mounts=None,
-    exclude=None,
-    mountinfo_path="/proc/self/mountinfo",
-    xfs_info="xfs_info",
-    btrfs="btrfs",
-):
+    run_command: Callable,
+    mounts: list | None = None,
+    exclude: list | None = None,
+    mountinfo_path: str = "/proc/self/mountinfo",
+    xfs_info: str = "xfs_info",
+    btrfs: str = "btrfs",
+) -> list:
     """Health of the mounted xfs and btrfs filesystems (all, or those at ``mounts``), one dict per mount point.
 
     Keys: ``mountpoint``, ``device``, ``fstype``, ``options``, ``health`` (``ok``, ``errors``,
@@ -960,7 +965,7 @@ def gather_other_filesystems(
     return out
 
 
-def mountstoskip(conf_facts):
+def mountstoskip(conf_facts: dict | None) -> tuple:
     """``(mount points, note)`` the backup extension does not freeze, from the gathered vmbackup.conf facts.
 
     The extension reads ``[SnapshotThread] mountstoskip`` only when the whole file parses (it
@@ -968,11 +973,6 @@ def mountstoskip(conf_facts):
     """
     if not isinstance(conf_facts, dict) or not conf_facts.get("content"):
         return [], ""
-    from ansible_collections.vmbackup.azure.plugins.module_utils._vmbackup_conf import (
-        configparser_errors,
-        raw_settings,
-    )
-
     text = conf_facts["content"]
     errors = configparser_errors(text)
     try:
@@ -989,7 +989,7 @@ def mountstoskip(conf_facts):
 # The evaluator
 
 
-def describe_holders(holders, limit=5):
+def describe_holders(holders: list, limit: int = 5) -> str:
     parts = []
     for h in holders[:limit]:
         who = f"pid {h['pid']} ({h['comm']})" if h.get("pid") is not None else h.get("comm", "?")
@@ -999,7 +999,7 @@ def describe_holders(holders, limit=5):
     return "; ".join(parts)
 
 
-def refusal_reasons(fs, repair):
+def refusal_reasons(fs: dict, repair: bool) -> list:
     """Why the fix must not unmount ``fs`` (empty list: it may). Order: most fundamental first."""
     reasons = []
     if fs.get("is_root"):
@@ -1027,7 +1027,7 @@ def refusal_reasons(fs, repair):
     return reasons
 
 
-def pending_refusals(fs, repair):
+def pending_refusals(fs: dict, repair: bool) -> list:
     """Why the fix must not check and mount again a filesystem a repair left unmounted."""
     record = fs.get("pending_remount") or {}
     reasons = []
@@ -1046,7 +1046,7 @@ def pending_refusals(fs, repair):
     return reasons
 
 
-def _select(filesystems, options):
+def _select(filesystems: list, options: dict) -> list:
     mounts = {normalize_mountpoint(p) for p in (options.get("mounts") or [])}
     exclude = {normalize_mountpoint(p) for p in (options.get("exclude") or [])}
     out = []
@@ -1058,7 +1058,7 @@ def _select(filesystems, options):
     return out
 
 
-def _label(fs):
+def _label(fs: dict) -> str:
     return f"{fs['mountpoint']} ({fs.get('device')}, {fs.get('fstype')})"
 
 
@@ -1071,13 +1071,13 @@ _OFFLINE_REPAIR = {
 }
 
 
-def _unhealthy(fs):
+def _unhealthy(fs: dict) -> bool:
     if fs.get("fstype") in OTHER_FSTYPES:
         return fs.get("health") != "ok"
     return bool(state_is_unclean(fs)) or state_is_unclean(fs) is None
 
 
-def evaluate_extfs(facts, options=None):
+def evaluate_extfs(facts: dict | list, options: dict | None = None) -> dict:
     """The UserErrorFsFreezeFailed finding for one host.
 
     ``facts``: ``ansible_facts.vmbackup_linux`` (a dict with ``ext_filesystems``) or the list itself.
@@ -1127,7 +1127,7 @@ def evaluate_extfs(facts, options=None):
     fix_parts = []
     detail_parts = []
 
-    def plan(fs, reasons, steps, refused):
+    def plan(fs: dict, reasons: list, steps: str, refused: str) -> None:
         actions.append(
             {
                 "action": "fsck_remount",
@@ -1225,10 +1225,4 @@ def evaluate_extfs(facts, options=None):
     else:
         detail = "; ".join(detail_parts)
 
-    return {
-        "error_code": ERROR_CODE,
-        "status": status,
-        "detail": detail,
-        "fix": "; ".join(fix_parts),
-        "actions": actions,
-    }
+    return make_finding(ERROR_CODE, status, detail, "; ".join(fix_parts), actions)

@@ -1,11 +1,13 @@
-"""Report-only conditions and the VMSnapshot .status parser (plugins/module_utils/_conditions.py)."""
+"""Report-only Windows conditions (plugins/plugin_utils/_windows_conditions.py) and the VMSnapshot .status parser
+(plugins/module_utils/_extension_status.py)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.module_utils import _conditions as cond
+from ansible_collections.vmbackup.azure.plugins.module_utils import _extension_status as ext
+from ansible_collections.vmbackup.azure.plugins.plugin_utils import _windows_conditions as cond
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +37,7 @@ def status_probe(content, found=True):
 def test_parse_status_reads_the_last_item():
     older = json.loads(json.dumps(STATUS_OK[0]))
     older["status"]["status"] = "error"
-    parsed = cond.parse_extension_status(json.dumps([older, STATUS_OK[0]]))
+    parsed = ext.parse_extension_status(json.dumps([older, STATUS_OK[0]]))
     assert parsed["status"] == "success" and parsed["code"] == "0" and parsed["message"] == "Snapshot succeeded"
     assert parsed["timestamp"] == "2026-11-25T02:00:11Z" and parsed["operation"] == "Enable"
 
@@ -52,7 +54,7 @@ def test_parse_status_bom_single_object_and_substatus():
             ],
         }
     }
-    parsed = cond.parse_extension_status("\ufeff" + json.dumps(item))
+    parsed = ext.parse_extension_status("\ufeff" + json.dumps(item))
     assert parsed["status"] == "error" and parsed["code"] == "400"
     assert parsed["substatus"] == [{"name": "VssWriters", "status": "error", "code": "7", "message": "x"}]
 
@@ -71,8 +73,8 @@ def test_parse_status_bom_single_object_and_substatus():
     ],
 )
 def test_parse_status_errors_are_clear(text, match):
-    with pytest.raises(cond.StatusParseError, match=match):
-        cond.parse_extension_status(text)
+    with pytest.raises(ext.StatusParseError, match=match):
+        ext.parse_extension_status(text)
 
 
 _json = st.recursive(
@@ -89,13 +91,13 @@ _status_like = st.fixed_dictionaries(
 @given(st.one_of(st.text(), st.binary(), _json.map(json.dumps), st.lists(_status_like, max_size=3).map(json.dumps)))
 def test_parse_status_never_crashes_on_random_input(text):
     try:
-        parsed = cond.parse_extension_status(text)
-    except cond.StatusParseError as exc:
+        parsed = ext.parse_extension_status(text)
+    except ext.StatusParseError as exc:
         assert str(exc)
         return
     assert set(parsed) == {"status", "code", "message", "operation", "name", "timestamp", "substatus"}
     # the evaluator on the same text never raises either
-    assert cond.evaluate_extension_status(status_probe(text))["status"] in ("pass", "fail", "error")
+    assert ext.evaluate_extension_status(status_probe(text))["status"] in ("pass", "fail", "error")
 
 
 @settings(max_examples=200, deadline=None)
@@ -103,7 +105,7 @@ def test_parse_status_never_crashes_on_random_input(text):
 def test_mangled_valid_status_is_a_clear_error_or_a_finding(cut, junk):
     text = json.dumps(STATUS_OK)
     mangled = text[:cut] + junk
-    finding = cond.evaluate_extension_status(status_probe(mangled))
+    finding = ext.evaluate_extension_status(status_probe(mangled))
     assert finding["status"] in ("pass", "fail", "error")
     if finding["status"] == "error":
         assert "status file" in finding["detail"]
@@ -113,9 +115,9 @@ def test_mangled_valid_status_is_a_clear_error_or_a_finding(cut, junk):
 
 
 def test_extension_status_pass_fail_na_error():
-    assert cond.evaluate_extension_status(status_probe(json.dumps(STATUS_OK)))["status"] == "pass"
-    assert cond.evaluate_extension_status(status_probe(None, found=False))["status"] == "not_applicable"
-    assert cond.evaluate_extension_status({})["status"] == "error"
+    assert ext.evaluate_extension_status(status_probe(json.dumps(STATUS_OK)))["status"] == "pass"
+    assert ext.evaluate_extension_status(status_probe(None, found=False))["status"] == "not_applicable"
+    assert ext.evaluate_extension_status({})["status"] == "error"
     err = json.loads(json.dumps(STATUS_OK))
     err[0]["status"].update(
         status="error",
@@ -123,7 +125,7 @@ def test_extension_status_pass_fail_na_error():
         formattedMessage={"message": "ExtensionFailedVssWriterInBadState: writers bad"},
         substatus=[{"name": "VssWriters", "status": "error", "code": 7}],
     )
-    finding = cond.evaluate_extension_status(status_probe(json.dumps(err)))
+    finding = ext.evaluate_extension_status(status_probe(json.dumps(err)))
     assert finding["status"] == "fail"
     assert "code 400" in finding["detail"] and "writers bad" in finding["detail"]
     assert "VssWriters: error (code 7)" in finding["detail"]

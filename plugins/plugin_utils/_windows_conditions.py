@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, vmbackup.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Report-only conditions of a Windows guest, and the VMSnapshot extension's status file (internal).
+"""Report-only conditions of a Windows guest, and the probe's script parameters (internal, controller side).
 
 Pure Python evaluators over the Windows probe (docs/architecture.md): they change nothing and
 have no fix role. Each finding's ``fix`` says it is report-only and what a person should do.
@@ -11,19 +11,16 @@ have no fix role. Each finding's ``fix`` says it is report-only and what a perso
 - ``HighResourceUsage``: CPU or memory above 90 % (section ``resources``).
 - ``OtherBackupProductFailing``: event 517 from Windows Server Backup in the Application log
   during the last N days (section ``events``).
-- ``SnapshotExtensionLoadFailed``: the newest ``.status`` file of the VMSnapshot extension under
-  ``C:\\Packages\\Plugins\\Microsoft.Azure.RecoveryServices.VMSnapshot\\<version>\\Status\\`` says
-  the last operation failed; its error code and message go into the scan report (field-notes
-  section 2: a ``.status`` file is a JSON list whose items have ``status.status``,
-  ``status.code``, ``status.formattedMessage.message`` and ``status.substatus[]``).
+
+``SnapshotExtensionLoadFailed`` (section ``extension_status``) is evaluated by
+``plugins/module_utils/_extension_status.py``, which the Linux gather module shares.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import CATALOG
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding, probe_section
 
 # Azure names every backed-up VM must resolve. The storage account of a VM's disks is
 # <account>.blob.core.windows.net and is not known in the guest: add it (or your region's
@@ -50,23 +47,6 @@ PROBE_PARAMETER_VARS = {
     "BackupEventDays": ("vmbackup_backup_event_days", DEFAULT_EVENT_DAYS),
 }
 _NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_-]{1,63})*\.?$")
-
-
-def _finding(code, status, detail, fix="", actions=None):
-    return {"error_code": code, "status": status, "detail": detail, "fix": fix, "actions": actions or []}
-
-
-def _section(probe, name, code, kinds=(list, dict)):
-    """The section's data, or an error finding naming it."""
-    if not isinstance(probe, dict):
-        return None, _finding(code, "error", "no Windows probe result to evaluate")
-    errors = probe.get("section_errors") or {}
-    if name in errors:
-        return None, _finding(code, "error", f"the probe's {name} section failed: {errors[name]}")
-    data = probe.get(name)
-    if not isinstance(data, kinds):
-        return None, _finding(code, "error", f"the probe has no {name} section")
-    return data, None
 
 
 # ---------------------------------------------------------------- probe parameters
@@ -118,20 +98,22 @@ def probe_parameters(lookup_var) -> dict:
 
 def evaluate_dhcp(probe: dict, options: dict | None = None) -> dict:
     code = "GuestDhcpDisabled"
-    nics, error = _section(probe, "nics", code, (list,))
+    nics, error = probe_section(probe, "nics", code, (list,))
     if error:
         return error
     nics = [n for n in nics if isinstance(n, dict)]
     if not nics:
-        return _finding(code, "not_applicable", "no IP-enabled network interface reported")
+        return make_finding(code, "not_applicable", "no IP-enabled network interface reported")
     static = [n for n in nics if n.get("dhcp_enabled") is not True]
     if not static:
-        return _finding(code, "pass", f"DHCP is enabled on every NIC ({', '.join(str(n.get('name')) for n in nics)})")
+        return make_finding(
+            code, "pass", f"DHCP is enabled on every NIC ({', '.join(str(n.get('name')) for n in nics)})"
+        )
     names = ", ".join(
         f"'{n.get('name')}'" + (f" ({', '.join(n.get('ip_addresses') or [])})" if n.get("ip_addresses") else "")
         for n in static
     )
-    return _finding(
+    return make_finding(
         code,
         "fail",
         f"DHCP is disabled on {names}",
@@ -146,19 +128,21 @@ def evaluate_dhcp(probe: dict, options: dict | None = None) -> dict:
 
 def evaluate_dns(probe: dict, options: dict | None = None) -> dict:
     code = "AzureEndpointUnreachable"
-    results, error = _section(probe, "dns", code, (list,))
+    results, error = probe_section(probe, "dns", code, (list,))
     if error:
         return error
     results = [r for r in results if isinstance(r, dict)]
     if not results:
-        return _finding(code, "not_applicable", "no Azure endpoint names to resolve (vmbackup_azure_endpoint_names)")
+        return make_finding(
+            code, "not_applicable", "no Azure endpoint names to resolve (vmbackup_azure_endpoint_names)"
+        )
     failed = [r for r in results if not r.get("resolved")]
     if not failed:
-        return _finding(
+        return make_finding(
             code, "pass", "every Azure endpoint name resolves: " + ", ".join(str(r["name"]) for r in results)
         )
     names = "; ".join(f"{r.get('name')}" + (f" ({r['error']})" if r.get("error") else "") for r in failed)
-    return _finding(
+    return make_finding(
         code,
         "fail",
         f"{len(failed)} of {len(results)} Azure endpoint names do not resolve: {names}",
@@ -173,26 +157,26 @@ def evaluate_dns(probe: dict, options: dict | None = None) -> dict:
 
 def evaluate_resources(probe: dict, options: dict | None = None) -> dict:
     code = "HighResourceUsage"
-    data, error = _section(probe, "resources", code, (dict,))
+    data, error = probe_section(probe, "resources", code, (dict,))
     if error:
         return error
     threshold = (options or {}).get("threshold", DEFAULT_THRESHOLD)
     try:
         threshold = float(threshold)
     except (TypeError, ValueError):
-        return _finding(code, "error", f"invalid option: threshold {threshold!r} is not a number")
+        return make_finding(code, "error", f"invalid option: threshold {threshold!r} is not a number")
     readings = {}
     for key, label in (("cpu_percent", "CPU"), ("memory_percent", "memory")):
         value = data.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             readings[label] = float(value)
     if not readings:
-        return _finding(code, "error", "the probe's resources section has no CPU or memory reading")
+        return make_finding(code, "error", "the probe's resources section has no CPU or memory reading")
     text = ", ".join(f"{label} {value:.0f} %" for label, value in readings.items())
     high = [label for label, value in readings.items() if value > threshold]
     if not high:
-        return _finding(code, "pass", f"{text} (threshold {threshold:.0f} %)")
-    return _finding(
+        return make_finding(code, "pass", f"{text} (threshold {threshold:.0f} %)")
+    return make_finding(
         code,
         "fail",
         f"{' and '.join(high)} above {threshold:.0f} %: {text} (one sample at scan time)",
@@ -206,11 +190,11 @@ def evaluate_resources(probe: dict, options: dict | None = None) -> dict:
 
 def evaluate_backup_events(probe: dict, options: dict | None = None) -> dict:
     code = "OtherBackupProductFailing"
-    data, error = _section(probe, "events", code, (dict,))
+    data, error = probe_section(probe, "events", code, (dict,))
     if error:
         return error
     if data.get("error"):
-        return _finding(code, "error", f"could not read the Application event log: {data['error']}")
+        return make_finding(code, "error", f"could not read the Application event log: {data['error']}")
     days = data.get("days") or (options or {}).get("event_days") or DEFAULT_EVENT_DAYS
     events = [
         e
@@ -218,10 +202,10 @@ def evaluate_backup_events(probe: dict, options: dict | None = None) -> dict:
         if isinstance(e, dict) and BACKUP_EVENT_PROVIDER.search(str(e.get("provider") or ""))
     ]
     if not events:
-        return _finding(code, "pass", f"no event {BACKUP_EVENT_ID} from a backup product in the last {days} days")
+        return make_finding(code, "pass", f"no event {BACKUP_EVENT_ID} from a backup product in the last {days} days")
     latest = max(events, key=lambda e: str(e.get("time_created") or ""))
     message = " ".join(str(latest.get("message") or "").split())[:300]
-    return _finding(
+    return make_finding(
         code,
         "fail",
         f"{len(events)} event(s) {BACKUP_EVENT_ID} from {latest.get('provider')} in the last {days} days; latest at"
@@ -229,122 +213,3 @@ def evaluate_backup_events(probe: dict, options: dict | None = None) -> dict:
         "report only, nothing changed: another backup product (Windows Server Backup) is failing, not Azure"
         " Backup. Check whether the Azure VM backup job succeeded; if it did, troubleshoot the other product.",
     )
-
-
-# ---------------------------------------------------------------- VMSnapshot .status
-
-
-class StatusParseError(ValueError):
-    """The status file is not the JSON the extension writes; the message says what is wrong."""
-
-
-def _text(value):
-    return None if value is None else str(value)
-
-
-def parse_extension_status(text) -> dict:
-    """The newest item of a handler ``.status`` file (a JSON list; field-notes section 2).
-
-    Returns ``{status, code, message, operation, name, timestamp, substatus: [{name, status, code, message}]}``.
-    Raises :class:`StatusParseError` (never anything else) when the text is not such a list.
-    """
-    if text is None:
-        raise StatusParseError("the status file is empty")
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if not isinstance(text, str):
-        raise StatusParseError(f"the status file content is {type(text).__name__}, not text")
-    text = text.lstrip("\ufeff").strip()
-    if not text:
-        raise StatusParseError("the status file is empty")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise StatusParseError(f"the status file is not valid JSON: {exc}") from None
-    if isinstance(data, dict):  # tolerate a single object where a list is expected
-        data = [data]
-    if not isinstance(data, list) or not data:
-        raise StatusParseError("the status file is not a non-empty JSON list")
-    item = data[-1]
-    if not isinstance(item, dict) or not isinstance(item.get("status"), dict):
-        raise StatusParseError("the status file's item has no 'status' object")
-    status = item["status"]
-    formatted = status.get("formattedMessage")
-    message = formatted.get("message") if isinstance(formatted, dict) else None
-    substatus = []
-    subs = status.get("substatus")
-    for sub in subs if isinstance(subs, list) else []:
-        if not isinstance(sub, dict):
-            continue
-        sub_formatted = sub.get("formattedMessage")
-        substatus.append(
-            {
-                "name": _text(sub.get("name")),
-                "status": _text(sub.get("status")),
-                "code": _text(sub.get("code")),
-                "message": _text(sub_formatted.get("message") if isinstance(sub_formatted, dict) else None),
-            }
-        )
-    return {
-        "status": _text(status.get("status")),
-        "code": _text(status.get("code")),
-        "message": _text(message),
-        "operation": _text(status.get("operation")),
-        "name": _text(status.get("name")),
-        "timestamp": _text(item.get("timestampUTC")),
-        "substatus": substatus,
-    }
-
-
-def _catalog_matches(texts) -> list[str]:
-    """Catalog codes (and aliases) named as whole words in the extension's messages."""
-    joined = " ".join(t for t in texts if t)
-    found = []
-    for entry in CATALOG:
-        for name in (entry.code, *entry.aliases):
-            if re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", joined) and entry.code not in found:
-                found.append(entry.code)
-    return found
-
-
-def evaluate_extension_status(probe: dict, options: dict | None = None) -> dict:
-    code = "SnapshotExtensionLoadFailed"
-    data, error = _section(probe, "extension_status", code, (dict,))
-    if error:
-        return error
-    if not data.get("found"):
-        return _finding(
-            code, "not_applicable", "no VMSnapshot extension status file on this VM (the extension never ran here)"
-        )
-    path = data.get("path") or "the newest .status file"
-    try:
-        parsed = parse_extension_status(data.get("content"))
-    except StatusParseError as exc:
-        return _finding(code, "error", f"{path}: {exc}")
-    state = (parsed["status"] or "").lower()
-    when = f" at {parsed['timestamp']}" if parsed["timestamp"] else ""
-    op = f" ({parsed['operation']})" if parsed["operation"] else ""
-    if state in ("success", "transitioning", "warning"):
-        extra = " — an operation is running" if state == "transitioning" else ""
-        return _finding(code, "pass", f"{path}: last operation{op} {state}{when}{extra}")
-    messages = [parsed["message"]] + [s["message"] for s in parsed["substatus"] if s["status"] != "success"]
-    subs = [
-        f"{s['name']}: {s['status']}" + (f" (code {s['code']})" if s["code"] not in (None, "0") else "")
-        for s in parsed["substatus"]
-        if (s["status"] or "").lower() not in ("success", "")
-    ]
-    detail = f"{path}: last operation{op} {state or 'unknown'}{when}, code {parsed['code']}"
-    if parsed["message"]:
-        detail += f": {' '.join(parsed['message'].split())[:400]}"
-    if subs:
-        detail += f"; substatus {', '.join(subs)}"
-    matches = _catalog_matches(messages)
-    fix = "report only, nothing changed in the guest: read the error above"
-    if matches:
-        detail += f"; names catalog code(s) {', '.join(matches)}"
-        fix += f" and apply the fix of {', '.join(matches)} (vmbackup.azure.remediate)"
-    fix += (
-        "; if the extension itself fails to load, uninstalling it from the VM (control plane) makes the next"
-        " backup reinstall it."
-    )
-    return _finding(code, "fail", detail, fix)
