@@ -153,5 +153,4 @@ def test_bad_role_input_rejected_before_any_host_execution(sim_fleet, playbook):
     proc = run_playbook(inventory, playbook, extra_vars=extra)
     assert proc.returncode != 0
     assert "service" in proc.stdout
-    with pytest.raises(FileNotFoundError):
-        log_lines(states["win-tw"])
+    assert log_lines(states["win-tw"]) == []  # no remote execution at all
