@@ -39,7 +39,7 @@ import shutil
 import sys
 import time
 
-import _linux_host as host
+import _testhost_common as host
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 C_ENV = dict(host.C_ENV, DEBIAN_FRONTEND="noninteractive")

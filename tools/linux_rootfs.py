@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 
-import _linux_host as host
+import _testhost_common as host
 
 CACHE = os.environ.get("VMBACKUP_ROOTFS_CACHE", "/var/tmp/vmbackup-testhosts")
 SUITE = "bookworm"

@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 
-import _linux_host as host
+import _testhost_common as host
 
 C_ENV = host.C_ENV
 STATE_FILE = "testhost.json"

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 
-import _linux_host as host
+import _testhost_common as host
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, "build", "upstream")
