@@ -118,8 +118,9 @@ test-compat: setup $(COMPAT_VENV)/.stamp ## unit and integration tests on Python
 	$(COMPAT_VENV)/bin/ansible --version | head -1
 	$(COMPAT_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration
 
-docs: venv ## regenerate docs/error-codes/ and the README table from the catalog (tools/gen_docs.py)
+docs: venv $(COLL) ## regenerate docs/error-codes/ and the README table (tools/gen_docs.py), the AWX surveys (tools/gen_surveys.py)
 	$(BIN)/python tools/gen_docs.py
+	$(BIN)/python tools/gen_surveys.py
 
 fmt: setup ## ruff format and ruff check --fix
 	$(BIN)/ruff format plugins tests tools

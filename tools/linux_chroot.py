@@ -36,12 +36,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
+import _testhost_common as host
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-C_ENV = dict(os.environ, LANG="C", LC_ALL="C", LANGUAGE="C", DEBIAN_FRONTEND="noninteractive")
+C_ENV = dict(host.C_ENV, DEBIAN_FRONTEND="noninteractive")
 BUILDER_VERSION = 1
 SUITE = "bookworm"
 HOST_NAME = "chroot-testhost"
@@ -66,12 +67,7 @@ class ChrootError(RuntimeError):
 
 
 def _run(argv, check=True, **kw):
-    proc = subprocess.run(argv, capture_output=True, text=True, env=C_ENV, check=False, **kw)
-    if check and proc.returncode != 0:
-        raise ChrootError(
-            f"{' '.join(argv)} failed (rc {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}"
-        )
-    return proc
+    return host.run(argv, ChrootError, check=check, tail=2000, env=C_ENV, **kw)
 
 
 def _require_root():
@@ -156,51 +152,30 @@ def build_base(profile="secpolicy", log=None):
         return os.path.join(final, "root")
 
 
-def _mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            mp = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-            if mp == path:
-                return True
-    return False
-
-
 def up(workdir, profile="secpolicy"):
     """A fresh chroot test host in ``workdir`` (overlay on the cached root). Returns its state dict."""
     _require_root()
     workdir = os.path.abspath(workdir)
     base = build_base(profile)
-    for sub in ("upper", "work", "root"):
-        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     root = os.path.join(workdir, "root")
     state = {"workdir": workdir, "root": root, "base": base, "profile": profile, "mounts": []}
     try:
-        opts = f"lowerdir={base},upperdir={workdir}/upper,workdir={workdir}/work"
-        _run(["mount", "-t", "overlay", "overlay", "-o", opts, root])
+        host.mount_overlay(base, workdir, ChrootError)
         state["mounts"].append(root)
         _run(["mount", "-t", "proc", "proc", os.path.join(root, "proc")])
         state["mounts"].append(os.path.join(root, "proc"))
     except BaseException:
         down(workdir, state)
         raise
-    inventory = {
-        "all": {
-            "hosts": {
-                HOST_NAME: {
-                    "ansible_connection": "community.general.chroot",
-                    "ansible_host": root,
-                    "ansible_python_interpreter": "/usr/bin/python3",
-                }
-            }
-        }
+    host_vars = {
+        "ansible_connection": "community.general.chroot",
+        "ansible_host": root,
+        "ansible_python_interpreter": "/usr/bin/python3",
     }
     state["inventory"] = os.path.join(workdir, INVENTORY_FILE)
     with open(state["inventory"], "w", encoding="utf-8") as handle:
-        json.dump(inventory, handle, indent=2)  # JSON is YAML
-    with open(os.path.join(workdir, STATE_FILE), "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=2)
+        handle.write(host.inventory_yaml(HOST_NAME, host_vars))
+    host.save_json(os.path.join(workdir, STATE_FILE), state)
     return state
 
 
@@ -213,16 +188,8 @@ def down(workdir, state=None):
                 state = json.load(handle)
         except (OSError, ValueError):
             state = {"mounts": [os.path.join(workdir, "root"), os.path.join(workdir, "root", "proc")]}
-    problems = []
-    for mountpoint in sorted(state.get("mounts") or [], key=len, reverse=True):
-        for _ in range(5):
-            if not _mounted(mountpoint):
-                break
-            proc = _run(["umount", mountpoint], check=False)
-            if proc.returncode != 0:
-                problems.append(f"umount {mountpoint}: {proc.stderr.strip()}")
-                time.sleep(0.2)
-    if any(_mounted(m) for m in state.get("mounts") or []):
+    problems = host.unmount(sorted(state.get("mounts") or [], key=len, reverse=True), ChrootError)
+    if problems:
         raise ChrootError(f"still mounted, not deleting {workdir}: {problems}")
     for sub in ("upper", "work", "root", STATE_FILE, INVENTORY_FILE):
         path = os.path.join(workdir, sub)
@@ -306,19 +273,12 @@ def main(argv=None):
     p_down = sub.add_parser("down", help="unmount and delete the chroot in --workdir")
     p_down.add_argument("--workdir", required=True)
     args = parser.parse_args(argv)
-    try:
-        if args.cmd == "build":
-            print(build_base(args.profile, log=lambda m: print(m, file=sys.stderr)))
-        elif args.cmd == "up":
-            print(json.dumps(up(args.workdir, args.profile), indent=2))
-        else:
-            problems = down(args.workdir)
-            if problems:
-                print("\n".join(problems), file=sys.stderr)
-    except ChrootError as exc:
-        print(f"linux_chroot: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    actions = {
+        "build": lambda: build_base(args.profile, log=lambda m: print(m, file=sys.stderr)),
+        "up": lambda: up(args.workdir, args.profile),
+        "down": lambda: down(args.workdir),
+    }
+    return host.cli("linux_chroot", ChrootError, actions[args.cmd])
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
-C_ENV = dict(os.environ, LANG="C", LC_ALL="C", LANGUAGE="C")
+import _testhost_common as host
+
 CACHE = os.environ.get("VMBACKUP_ROOTFS_CACHE", "/var/tmp/vmbackup-testhosts")
 SUITE = "bookworm"
 INCLUDE = "python3,systemd,systemd-sysv,dbus"
@@ -41,12 +41,7 @@ class RootfsError(RuntimeError):
 
 
 def _run(argv, check=True, **kw):
-    proc = subprocess.run(argv, capture_output=True, text=True, env=C_ENV, **kw)
-    if check and proc.returncode != 0:
-        raise RootfsError(
-            f"{' '.join(argv)} failed (rc {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-600:]}"
-        )
-    return proc
+    return host.run(argv, RootfsError, check=check, tail=600, **kw)
 
 
 def _mirror():
@@ -91,22 +86,14 @@ def base(cache=CACHE):
     return path
 
 
-def _mounted(path):
-    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
-        return any(line.split()[4] == path for line in fh)
-
-
 def up(workdir, cache=CACHE):
     """An overlay chroot host under ``workdir``; writes ``rootfs.json`` and ``inventory.yml``."""
     lower = base(cache)
     workdir = os.path.abspath(workdir)
     root = os.path.join(workdir, "root")
     data = {"workdir": workdir, "root": root, "mounts": []}
-    for sub in ("upper", "work", "root"):
-        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     try:
-        opts = f"lowerdir={lower},upperdir={workdir}/upper,workdir={workdir}/work"
-        _run(["mount", "-t", "overlay", "overlay", "-o", opts, root])
+        host.mount_overlay(lower, workdir, RootfsError)
         data["mounts"].append(root)
         _save(workdir, data)
         for src, sub, extra in (
@@ -133,17 +120,14 @@ def up(workdir, cache=CACHE):
     }
     path = os.path.join(workdir, "inventory.yml")
     with open(path, "w", encoding="utf-8") as fh:
-        lines = ["all:", "  hosts:", f"    {HOST_NAME}:"]
-        lines += [f"      {k}: {json.dumps(v)}" for k, v in data["inventory_vars"].items()]
-        fh.write("\n".join(lines) + "\n")
+        fh.write(host.inventory_yaml(HOST_NAME, data["inventory_vars"]))
     data["inventory"] = path
     _save(workdir, data)
     return data
 
 
 def _save(workdir, data):
-    with open(os.path.join(workdir, STATE_FILE), "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
+    host.save_json(os.path.join(workdir, STATE_FILE), data)
 
 
 def down(workdir):
@@ -154,16 +138,7 @@ def down(workdir):
             data = json.load(fh)
     except (OSError, ValueError):
         return []
-    problems = []
-    for target in reversed(data.get("mounts", [])):
-        for _ in range(5):
-            if not _mounted(target):
-                break
-            proc = _run(["umount", target], check=False)
-            if proc.returncode != 0:
-                time.sleep(0.2)
-        if _mounted(target):
-            problems.append(f"{target} is still mounted")
+    problems = host.unmount(reversed(data.get("mounts", [])), RootfsError)
     if not problems:
         for sub in ("upper", "work", "root"):
             shutil.rmtree(os.path.join(workdir, sub), ignore_errors=True)
@@ -177,22 +152,10 @@ def main(argv=None):
     parser.add_argument("command", choices=["base", "up", "down"])
     parser.add_argument("--workdir")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "base":
-            print(base())
-        elif not args.workdir:
-            parser.error("--workdir is required")
-        elif args.command == "up":
-            print(json.dumps(up(args.workdir), indent=2))
-        else:
-            problems = down(args.workdir)
-            if problems:
-                print("\n".join(problems), file=sys.stderr)
-                return 1
-    except RootfsError as exc:
-        print(f"linux_rootfs: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command != "base" and not args.workdir:
+        parser.error("--workdir is required")
+    actions = {"base": base, "up": lambda: up(args.workdir), "down": lambda: down(args.workdir)}
+    return host.cli("linux_rootfs", RootfsError, actions[args.command])
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 
-C_ENV = dict(os.environ, LANG="C", LC_ALL="C", LANGUAGE="C")
+import _testhost_common as host
+
+C_ENV = host.C_ENV
 STATE_FILE = "testhost.json"
 INVENTORY_FILE = "inventory.yml"
 HOST_NAME = "linux-testhost"
@@ -38,10 +39,7 @@ class TestHostError(RuntimeError):
 
 
 def _run(argv, check=True, **kw):
-    proc = subprocess.run(argv, capture_output=True, text=True, env=C_ENV, **kw)
-    if check and proc.returncode != 0:
-        raise TestHostError(f"{' '.join(argv)} failed (rc {proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
-    return proc
+    return host.run(argv, TestHostError, check=check, **kw)
 
 
 def _require_root():
@@ -329,15 +327,6 @@ def _descendants(pid):
 # up / down
 
 
-def inventory_yaml(host_vars, extra_vars=None):
-    hv = dict(host_vars)
-    hv.update(extra_vars or {})
-    lines = ["all:", "  hosts:", f"    {HOST_NAME}:"]
-    for key, value in hv.items():
-        lines.append(f"      {key}: {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
-
-
 def up(workdir, images=1, state=0, size_mb=32):
     """Start one test host: ``images`` unclean ext4 filesystems and an sshd. Writes the state file."""
     workdir = os.path.abspath(workdir)
@@ -354,7 +343,7 @@ def up(workdir, images=1, state=0, size_mb=32):
         raise
     mounts = [fs["mountpoint"] for fs in data["filesystems"]]
     with open(os.path.join(workdir, INVENTORY_FILE), "w", encoding="utf-8") as fh:
-        fh.write(inventory_yaml(data["sshd"]["inventory_vars"], {"linux_testhost_mounts": mounts}))
+        fh.write(host.inventory_yaml(HOST_NAME, {**data["sshd"]["inventory_vars"], "linux_testhost_mounts": mounts}))
     data["inventory"] = os.path.join(workdir, INVENTORY_FILE)
     # Short names for callers (demo, test fixtures): the first disk, the port, the host variables.
     first = data["filesystems"][0] if data["filesystems"] else {}
@@ -379,10 +368,7 @@ def teardown(workdir):
 
 
 def _save(workdir, data):
-    path = os.path.join(workdir, STATE_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(path + ".tmp", path)
+    host.save_json(os.path.join(workdir, STATE_FILE), data)
 
 
 def load(workdir):
@@ -414,21 +400,12 @@ def main(argv=None):
     parser.add_argument("--state", type=int, default=0, help="superblock state to write (0 not clean, 2 with errors)")
     parser.add_argument("--size-mb", type=int, default=32)
     args = parser.parse_args(argv)
-    try:
-        if args.command == "up":
-            print(json.dumps(up(args.workdir, images=args.images, state=args.state, size_mb=args.size_mb), indent=2))
-        elif args.command == "state":
-            data = load(args.workdir)
-            print(json.dumps({fs["mountpoint"]: fs_state(fs["loopdev"]) for fs in data["filesystems"]}, indent=2))
-        else:
-            problems = down(args.workdir)
-            if problems:
-                print("\n".join(problems), file=sys.stderr)
-                return 1
-    except TestHostError as exc:
-        print(f"linux_testhost: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    actions = {
+        "up": lambda: up(args.workdir, images=args.images, state=args.state, size_mb=args.size_mb),
+        "state": lambda: {fs["mountpoint"]: fs_state(fs["loopdev"]) for fs in load(args.workdir)["filesystems"]},
+        "down": lambda: down(args.workdir),
+    }
+    return host.cli("linux_testhost", TestHostError, actions[args.command])
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ import shutil
 import subprocess
 import sys
 
+import _testhost_common as host
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, "build", "upstream")
-C_ENV = dict(os.environ, LANG="C", LC_ALL="C", LANGUAGE="C")
+C_ENV = host.C_ENV
 
 
 class UpstreamError(RuntimeError):
@@ -38,10 +40,7 @@ class UpstreamError(RuntimeError):
 
 
 def _run(argv, cwd):
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=C_ENV, check=False)
-    if proc.returncode != 0:
-        raise UpstreamError(f"{' '.join(argv)} failed (rc {proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
-    return proc
+    return host.run(argv, UpstreamError, cwd=cwd)
 
 
 @contextlib.contextmanager
@@ -145,12 +144,7 @@ def main(argv=None):
     if args not in (["waagent"], ["waagent", "--python"]):
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        print(agent_python() if "--python" in args else waagent_python_path())
-    except UpstreamError as exc:
-        print(f"linux_upstream: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return host.cli("linux_upstream", UpstreamError, agent_python if "--python" in args else waagent_python_path)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,11 @@ class SimHost:
         return result
 
 
-def run_fix(action: str, args: dict, state_path: str, check_mode=False, diff=False, task_vars=None):
-    """``(result, host)`` of ``vmbackup.azure.<action>`` with ``args`` on the simulated host."""
-    _init_loader()
+def action_plugin(action: str, args: dict, check_mode=False, diff=False):
+    """The ``ActionModule`` of ``vmbackup.azure.<action>`` with stand-ins for the task, connection and templar.
+
+    Set its ``_execute_module`` (to a ``SimHost`` or a test's recorder) before ``run()``.
+    """
     module = importlib.import_module(f"ansible_collections.vmbackup.azure.plugins.action.{action}")
     task = MagicMock()
     task.args = dict(args)
@@ -69,6 +71,13 @@ def run_fix(action: str, args: dict, state_path: str, check_mode=False, diff=Fal
     templar.template.side_effect = lambda value, **_kw: value
     plugin = module.ActionModule(task, connection, MagicMock(), loader=None, templar=templar, shared_loader_obj=None)
     plugin._load_name = f"vmbackup.azure.{action}"
+    return plugin
+
+
+def run_fix(action: str, args: dict, state_path: str, check_mode=False, diff=False, task_vars=None):
+    """``(result, host)`` of ``vmbackup.azure.<action>`` with ``args`` on the simulated host."""
+    _init_loader()
+    plugin = action_plugin(action, args, check_mode=check_mode, diff=diff)
     host = SimHost(plugin, state_path)
     plugin._execute_module = host
     result = plugin.run(task_vars=dict(task_vars or {}, inventory_hostname="sim"))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from typing import Any
 
 ERROR_CODE = "UserErrorVmNotInDesirableState"
 MECHANISMS = ("selinux", "fapolicyd", "apparmor")
@@ -84,7 +85,7 @@ class OptionError(ValueError):
 # Texts this collection writes
 
 
-def fapolicyd_rule_text():
+def fapolicyd_rule_text() -> str:
     return (
         f"{FAPOLICYD_MARKER}: Azure VM extension handlers under\n"
         f"# {AGENT_DIR}/ are downloaded by the Azure Linux agent, not installed by the package manager,\n"
@@ -95,7 +96,7 @@ def fapolicyd_rule_text():
     )
 
 
-def apparmor_block():
+def apparmor_block() -> str:
     lines = [
         AA_BEGIN,
         f"# Azure VM extension handlers under {AGENT_DIR} run unconfined, as they do when no profile",
@@ -106,7 +107,7 @@ def apparmor_block():
     return "\n".join(lines) + "\n"
 
 
-def apparmor_block_problem(text):
+def apparmor_block_problem(text: str | None) -> str | None:
     """Why the marked block in ``text`` cannot be edited safely (a BEGIN without its END, an END without
     a BEGIN, a second BEGIN inside the block), or None."""
     inside = False
@@ -125,7 +126,7 @@ def apparmor_block_problem(text):
     return None
 
 
-def strip_apparmor_block(text):
+def strip_apparmor_block(text: str | None) -> tuple[str, bool]:
     """``text`` without the marked block (and the newline after it); ``(new_text, found)``.
 
     Callers check ``apparmor_block_problem`` first: without an END marker nothing is stripped.
@@ -147,7 +148,7 @@ def strip_apparmor_block(text):
     return "".join(out), found
 
 
-def with_apparmor_block(text):
+def with_apparmor_block(text: str | None) -> str:
     """``text`` with exactly one up-to-date marked block at its end."""
     base, dummy = strip_apparmor_block(text)
     if base and not base.endswith("\n"):
@@ -159,7 +160,7 @@ def with_apparmor_block(text):
 # Parsers
 
 
-def parse_kv_config(text):
+def parse_kv_config(text: str | None) -> dict[str, str]:
     """``KEY=value`` lines (SELinux config); comments and blank lines skipped; keys as written."""
     out = {}
     for line in (text or "").splitlines():
@@ -171,12 +172,12 @@ def parse_kv_config(text):
     return out
 
 
-def parse_fapolicyd_conf(text):
+def parse_fapolicyd_conf(text: str | None) -> dict[str, str]:
     """``key = value`` lines of fapolicyd.conf."""
     return {k.lower(): v for k, v in parse_kv_config(text).items()}
 
 
-def context_type(context):
+def context_type(context: str | None) -> str | None:
     """``system_u:object_r:bin_t:s0`` -> ``bin_t``; None when it is not a context."""
     if not context:
         return None
@@ -184,7 +185,7 @@ def context_type(context):
     return parts[2] if len(parts) >= 3 else None
 
 
-def parse_file_contexts_local(text):
+def parse_file_contexts_local(text: str | None) -> list[dict[str, Any]]:
     """Entries of ``file_contexts.local`` (written by semanage): ``{spec, ftype, context, type}``.
 
     ``ftype`` is ``''`` for "all files", else the flag as written (``--``, ``-d``, ...).
@@ -205,12 +206,12 @@ def parse_file_contexts_local(text):
     return entries
 
 
-def natural_key(name):
+def natural_key(name: str) -> list[tuple[int, int, str]]:
     """Sort key close to ``ls -v`` (what fagenrules uses): digit runs compare as numbers."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]
 
 
-def compile_fapolicyd_rules(rules_d):
+def compile_fapolicyd_rules(rules_d: dict[str, str | None]) -> list[str]:
     """The rule lines ``fagenrules`` would write to compiled.rules (without its header comment).
 
     ``rules_d``: ``{file name: content}`` of ``/etc/fapolicyd/rules.d``; only ``*.rules`` count.
@@ -224,11 +225,11 @@ def compile_fapolicyd_rules(rules_d):
     return lines
 
 
-def rule_lines(text):
+def rule_lines(text: str | None) -> list[str]:
     return [line for line in (text or "").splitlines() if line.strip() and not re.match(r"^\s*#", line)]
 
 
-def _blocks_agent(line):
+def _blocks_agent(line: str) -> bool:
     """Whether a compiled fapolicyd rule line could deny the agent's handlers.
 
     The ``ld_so`` pattern rule and the bad-ELF rule stay in front of ours on purpose: they block
@@ -239,7 +240,7 @@ def _blocks_agent(line):
     return "pattern=ld_so" not in line and "application/x-bad-elf" not in line
 
 
-def fapolicyd_order_problem(lines):
+def fapolicyd_order_problem(lines: list[str]) -> str | None:
     """None when our rule precedes every deny that could block the agent, else that deny line."""
     try:
         ours = lines.index(FAPOLICYD_RULE)
@@ -251,7 +252,7 @@ def fapolicyd_order_problem(lines):
     return None
 
 
-def profile_mentions_waagent(text):
+def profile_mentions_waagent(text: str | None) -> list[str]:
     """Names of the profiles in an AppArmor policy file that attach to the Azure agent."""
     names = []
     for line in (text or "").splitlines():
@@ -266,7 +267,7 @@ def profile_mentions_waagent(text):
     return names
 
 
-def includes_local(text, file_name):
+def includes_local(text: str | None, file_name: str) -> bool:
     """Whether a profile file includes its ``local/<file_name>`` override."""
     pattern = re.compile(
         r"^\s*#?include(?:\s+if\s+exists)?\s+[<\"](?:/etc/apparmor\.d/)?local/" + re.escape(file_name) + r"[>\"]",
@@ -279,11 +280,11 @@ def includes_local(text, file_name):
 # Gather helpers (read only)
 
 
-def _p(root, path):
+def _p(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/")) if root not in ("", "/") else path
 
 
-def _read(path, limit=MAX_READ):
+def _read(path: str, limit: int = MAX_READ) -> str | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read(limit)
@@ -293,11 +294,11 @@ def _read(path, limit=MAX_READ):
         return None
 
 
-def _exists_any(root, paths):
+def _exists_any(root: str, paths: list[str]) -> bool:
     return any(os.path.exists(_p(root, p)) for p in paths)
 
 
-def _service_enabled(root, unit):
+def _service_enabled(root: str, unit: str) -> bool:
     """Enabled for boot: a ``*.wants/<unit>`` link under /etc/systemd/system (systemctl enable)."""
     base = _p(root, "/etc/systemd/system")
     try:
@@ -307,23 +308,39 @@ def _service_enabled(root, unit):
     return any(name.endswith(".wants") and os.path.lexists(os.path.join(base, name, unit)) for name in names)
 
 
-def _running(proc, comm):
-    """pids of processes whose comm is ``comm`` (the scan of /proc; a chroot sees the host's)."""
-    pids = []
+# What reading /proc/<pid>/comm raises for a process that exited after /proc was listed: the
+# directory is gone (ENOENT) or, when it went between open() and read(), ESRCH (ProcessLookupError).
+GONE = (errno.ENOENT, errno.ESRCH)
+
+
+def _comm(proc: str, pid: str) -> str | None:
+    """The comm of process ``pid``, or None when the process has gone in the meantime."""
+    try:
+        with open(os.path.join(proc, pid, "comm"), encoding="utf-8", errors="replace") as handle:
+            return handle.read(64).strip()
+    except OSError as exc:
+        if exc.errno in GONE:
+            return None
+        raise
+
+
+def _running(proc: str, comm: str) -> list[int]:
+    """pids of processes whose comm is ``comm`` (the scan of /proc; a chroot sees the host's).
+
+    A process that exits while /proc is scanned is skipped: it is not running any more.
+    """
+    pids: list[int] = []
     try:
         entries = os.listdir(proc)
     except OSError:
         return pids
     for entry in entries:
-        if not entry.isdigit():
-            continue
-        text = _read(os.path.join(proc, entry, "comm"), 64)
-        if text is not None and text.strip() == comm:
+        if entry.isdigit() and _comm(proc, entry) == comm:
             pids.append(int(entry))
     return sorted(pids)
 
 
-def _label(path):
+def _label(path: str) -> str | None:
     try:
         return os.getxattr(path, "security.selinux", follow_symlinks=False).decode("utf-8", "replace").strip("\x00")
     except OSError as exc:
@@ -332,7 +349,7 @@ def _label(path):
         raise
 
 
-def handler_dirs(root="/"):
+def handler_dirs(root: str = "/") -> list[str]:
     """Names of the entries of /var/lib/waagent that are handler (or agent update) directories."""
     base = _p(root, AGENT_DIR)
     try:
@@ -342,7 +359,7 @@ def handler_dirs(root="/"):
     return [n for n in names if HANDLER_NAME_RE.match(n) and os.path.isdir(os.path.join(base, n))]
 
 
-def gather_labels(root="/", limit=LABEL_WALK_LIMIT):
+def gather_labels(root: str = "/", limit: int = LABEL_WALK_LIMIT) -> dict[str, Any]:
     """SELinux types of the files the rule covers.
 
     Returns ``{types: {type: count}, samples: {type: [path]}, files, truncated, handler_dirs}``.
@@ -352,7 +369,7 @@ def gather_labels(root="/", limit=LABEL_WALK_LIMIT):
     types, samples, count, truncated = {}, {}, 0, False
     dirs = handler_dirs(root)
 
-    def note(path):
+    def note(path: str) -> None:
         nonlocal count
         count += 1
         label = context_type(_label(path)) or "<none>"
@@ -378,7 +395,7 @@ def gather_labels(root="/", limit=LABEL_WALK_LIMIT):
     return {"types": types, "samples": samples, "files": count, "truncated": truncated, "handler_dirs": dirs}
 
 
-def gather_selinux(root="/", labels=True):
+def gather_selinux(root: str = "/", labels: bool = True) -> dict[str, Any]:
     config_text = _read(_p(root, "/etc/selinux/config"))
     config = parse_kv_config(config_text) if config_text is not None else {}
     mode = (config.get("SELINUX") or "").lower() or None
@@ -407,7 +424,7 @@ def gather_selinux(root="/", labels=True):
     return facts
 
 
-def gather_fapolicyd(root="/", proc="/proc"):
+def gather_fapolicyd(root: str = "/", proc: str = "/proc") -> dict[str, Any]:
     rules_dir = _p(root, FAPOLICYD_RULES_D)
     rules_d = None
     if os.path.isdir(rules_dir):
@@ -435,7 +452,7 @@ def gather_fapolicyd(root="/", proc="/proc"):
     }
 
 
-def gather_apparmor(root="/"):
+def gather_apparmor(root: str = "/") -> dict[str, Any]:
     enabled = (_read(_p(root, "/sys/module/apparmor/parameters/enabled"), 8) or "").strip() == "Y"
     installed = _exists_any(root, ["/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"])
     service = _service_enabled(root, "apparmor.service")
@@ -474,7 +491,7 @@ def gather_apparmor(root="/"):
     }
 
 
-def gather_agent(root="/", mountinfo="/proc/self/mountinfo"):
+def gather_agent(root: str = "/", mountinfo: str = "/proc/self/mountinfo") -> dict[str, Any]:
     from ansible_collections.vmbackup.azure.plugins.module_utils._linux_agent import (
         parse_waagent_conf,
         read_waagent_conf,
@@ -506,7 +523,7 @@ def gather_agent(root="/", mountinfo="/proc/self/mountinfo"):
     }
 
 
-def gather_snapshot_extension(root="/"):
+def gather_snapshot_extension(root: str = "/") -> dict[str, Any]:
     """The backup extension's handler directories: ``{present, versions, dirs}``."""
     prefix = SNAPSHOT_EXTENSION + "-"
     dirs = [n for n in handler_dirs(root) if n.startswith(prefix)]
@@ -517,7 +534,7 @@ def gather_snapshot_extension(root="/"):
     }
 
 
-def gather_secpolicy(root="/", proc="/proc"):
+def gather_secpolicy(root: str = "/", proc: str = "/proc") -> dict[str, Any]:
     """Everything ``plan_secpolicy`` needs. A section that fails carries ``{"error": msg}``."""
     out = {}
     sections = (
@@ -538,7 +555,7 @@ def gather_secpolicy(root="/", proc="/proc"):
 # Options
 
 
-def check_options(options):
+def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults filled in and validated; raises OptionError naming the option."""
     opts = dict(DEFAULT_OPTIONS)
     opts.update({k: v for k, v in (options or {}).items() if v is not None})
@@ -572,7 +589,7 @@ def check_options(options):
     return opts
 
 
-def selected_mechanisms(facts, opts):
+def selected_mechanisms(facts: dict[str, Any], opts: dict[str, Any]) -> list[str]:
     """The mechanisms to manage: the active ones (auto) or the ones named."""
     if opts["mechanisms"] == ["auto"]:
         return [m for m in MECHANISMS if (facts.get(m) or {}).get("active")]
@@ -583,7 +600,9 @@ def selected_mechanisms(facts, opts):
 # Plans
 
 
-def _action(action, mechanism, allowed=True, disruptive=False, reason="", **kw):
+def _action(
+    action: str, mechanism: str, allowed: bool = True, disruptive: bool = False, reason: str = "", **kw: Any
+) -> dict[str, Any]:
     return {
         "action": action,
         "mechanism": mechanism,
@@ -594,11 +613,11 @@ def _action(action, mechanism, allowed=True, disruptive=False, reason="", **kw):
     }
 
 
-def _ours(entry, setype):
+def _ours(entry: dict[str, Any], setype: str) -> bool:
     return entry["spec"] == SELINUX_SPEC and entry["ftype"] in ("", "-a") and entry["type"] == setype
 
 
-def plan_selinux(facts, opts):
+def plan_selinux(facts: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     setype = opts["selinux_setype"]
     present = opts["state"] == "present"
     out = {"mechanism": "selinux", "ok": True, "refused": [], "actions": [], "detail": ""}
@@ -699,7 +718,7 @@ def plan_selinux(facts, opts):
     return out
 
 
-def plan_fapolicyd(facts, opts):
+def plan_fapolicyd(facts: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     path = opts["fapolicyd_rule_file"]
     name = os.path.basename(path)
     present = opts["state"] == "present"
@@ -828,7 +847,7 @@ def plan_fapolicyd(facts, opts):
     return out
 
 
-def plan_apparmor(facts, opts):
+def plan_apparmor(facts: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     present = opts["state"] == "present"
     out = {"mechanism": "apparmor", "ok": True, "refused": [], "actions": [], "detail": ""}
     where = "AppArmor " + ("enabled in the kernel" if facts.get("kernel_enabled") else "enabled at boot")
@@ -840,7 +859,7 @@ def plan_apparmor(facts, opts):
         out["refused"].append("apparmor_parser is not installed (package apparmor)")
     parts = list(out["refused"])
 
-    def refuse(prof, reason, operation):
+    def refuse(prof: dict[str, Any], reason: str, operation: str) -> None:
         out["refused"].append(reason)
         parts.append(reason)
         out["actions"].append(
@@ -924,7 +943,7 @@ def plan_apparmor(facts, opts):
 PLANNERS = {"selinux": plan_selinux, "fapolicyd": plan_fapolicyd, "apparmor": plan_apparmor}
 
 
-def plan_secpolicy(facts, options=None):
+def plan_secpolicy(facts: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per selected mechanism ``{mechanism, ok, refused, actions, detail}`` plus ``errors`` and ``agent``.
 
     ``facts``: ``gather_secpolicy()`` output. Raises OptionError on bad options.
@@ -963,7 +982,7 @@ def plan_secpolicy(facts, options=None):
     return {"options": opts, "mechanisms": plans, "errors": errors, "agent": facts.get("agent") or {}}
 
 
-def _adds(act):
+def _adds(act: dict[str, Any]) -> str:
     """What a writing action adds, spelled out (the scan says exactly what it would add)."""
     if act["action"] == "fapolicyd_rule" and act.get("operation") == "write":
         return f" (the rule '{FAPOLICYD_RULE}')"
@@ -982,7 +1001,7 @@ CONTROL_PLANE_NOTE = (
 )
 
 
-def _extension_note(snapshot):
+def _extension_note(snapshot: dict[str, Any] | None) -> str:
     if not snapshot or snapshot.get("error"):
         return "VMSnapshotLinux extension: unknown"
     if snapshot.get("present"):
@@ -993,7 +1012,7 @@ def _extension_note(snapshot):
     )
 
 
-def evaluate_secpolicy(facts, options=None):
+def evaluate_secpolicy(facts: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The UserErrorVmNotInDesirableState finding for one Linux host (the in-guest part).
 
     ``facts``: ``ansible_facts.vmbackup_linux`` (with ``security_policy`` and ``vmsnapshot_extension``)

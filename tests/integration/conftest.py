@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATES = os.path.join(ROOT, "tests", "sim", "states")
 BIN = os.path.dirname(sys.executable)
+SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
@@ -42,6 +45,39 @@ def task_results(play_json, module_suffix):
                 if res.get("action", "").endswith(module_suffix):
                     out[host] = res
     return out
+
+
+def sha256(path):
+    """Hex SHA-256 of a file's bytes (a check-mode run must leave a state file byte-identical)."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def load_yaml(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def log_lines(state_path):
+    """The simulator's log of a host (one JSON line per remote execution); [] when nothing ran there."""
+    if not os.path.exists(f"{state_path}.log.jsonl"):
+        return []
+    with open(f"{state_path}.log.jsonl", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def writer_states(state_path):
+    """``{writer name: state}`` of a simulated host's VSS writers (1 = stable)."""
+    return {w["name"]: w.get("state", 1) for w in load_yaml(state_path)["vss_writers"]}
+
+
+def read_report(path):
+    """A JSON report, validated against docs/schemas/report.schema.json."""
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    with open(SCHEMA, encoding="utf-8") as handle:
+        jsonschema.validate(report, json.load(handle))
+    return report
 
 
 @pytest.fixture

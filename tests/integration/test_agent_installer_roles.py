@@ -8,12 +8,10 @@ fails before any host is contacted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
-import yaml
-from conftest import run_playbook, task_results
+from conftest import load_yaml, log_lines, run_playbook, sha256, task_results
 
 PLAYBOOK = """\
 - name: Apply the role under test
@@ -28,23 +26,8 @@ AGENT_MSI = "C:\\Install\\WindowsAzureVmAgent.msi"
 AGENT_URL = "https://agent.example.invalid/WindowsAzureVmAgent.msi"
 
 
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def load(path):
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def log_modules(path, real_only=False):
-    try:
-        with open(f"{path}.log.jsonl", encoding="utf-8") as handle:
-            lines = [json.loads(line) for line in handle if line.strip()]
-            return [line["module"] for line in lines if not (real_only and line["check_mode"])]
-    except FileNotFoundError:
-        return []
+    return [line["module"] for line in log_lines(path) if not (real_only and line["check_mode"])]
 
 
 @pytest.fixture
@@ -95,7 +78,7 @@ def test_installer_check_fix_idempotent(sim_fleet, playbook):
     # 2. real run: fixed
     proc, results = run(inventory, playbook, "windows_installer")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    off_state, gone_state = load(states["msi-off"]), load(states["msi-gone"])
+    off_state, gone_state = load_yaml(states["msi-off"]), load_yaml(states["msi-gone"])
     assert off_state["services"]["msiserver"]["start_mode"] == "manual"
     vc_id = "{ef6b00ec-13e1-4c25-9064-b2f383cb8412}"
     assert vc_id in off_state["installed_products"] and vc_id in gone_state["installed_products"]
@@ -173,16 +156,16 @@ def test_agent_roles_check_fix_idempotent(sim_fleet, playbook):
     # 2. real run
     proc, results = run(inventory, playbook, "windows_guest_agent")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    stopped = load(states["agent-stopped"])["services"]["WindowsAzureGuestAgent"]
+    stopped = load_yaml(states["agent-stopped"])["services"]["WindowsAzureGuestAgent"]
     assert stopped["state"] == "running" and stopped["start_mode"] == "auto"
-    old = load(states["agent-old"])
+    old = load_yaml(states["agent-old"])
     assert old["files"]["C:\\WindowsAzure\\Packages\\WaAppAgent.exe"]["version"] == "2.7.41491.1102"
     assert results["agent-old"]["actions"] == ["update_agent"]
-    missing = load(states["agent-missing"])
+    missing = load_yaml(states["agent-missing"])
     assert missing["services"]["WindowsAzureGuestAgent"]["state"] == "running"
     assert results["agent-missing"]["actions"] == ["install_agent"]  # the MSI started the service
     assert results["agent-missing"]["after"]["version"] == "2.7.41491.1102"
-    assert load(states["agent-stuck"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
+    assert load_yaml(states["agent-stuck"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
     assert results["agent-stuck"]["actions"] == ["restart_service"]
     for host in ("agent-busy", "agent-old-noopt"):  # refused / not opted in: untouched
         assert sha256(states[host]) == before[host], host

@@ -8,24 +8,11 @@ any remote execution; the BitLocker recovery password never appears in the outpu
 
 from __future__ import annotations
 
-import hashlib
-
-import yaml
-from conftest import run_playbook, task_results
+from conftest import load_yaml, run_playbook, sha256, task_results
 
 MK = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"
 PASSWORD = "111111-222222-333333-444444-555555-666666-000011-123453"
 WRONG = "111111-222222-333333-444444-555555-666666-000011-000022"
-
-
-def sha(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def load(path):
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def playbook(tmp_path, role):
@@ -57,22 +44,22 @@ def test_com_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     book = playbook(tmp_path, "extension_snapshot_failed_com")
 
     # opt-ins off: only the non-disruptive fix runs (re-enable + start COMSysApp)
-    before = {h: sha(p) for h, p in states.items()}
+    before = {h: sha256(p) for h, p in states.items()}
     proc, res = run(inventory, book, "com_services")
-    assert res["c-acct"]["changed"] is False and sha(states["c-acct"]) == before["c-acct"]
+    assert res["c-acct"]["changed"] is False and sha256(states["c-acct"]) == before["c-acct"]
     assert "would set MSDTC logon account to NT AUTHORITY\\NetworkService" in res["c-acct"]["finding"]["fix"]
     assert {a["action"] for a in res["c-acct"]["not_allowed"]} == {"set_logon_account", "restart_service"}
     assert res["c-dis"]["changed"] is True
-    assert load(states["c-dis"])["services"]["COMSysApp"]["state"] == "running"
+    assert load_yaml(states["c-dis"])["services"]["COMSysApp"]["state"] == "running"
     assert res["c-fail"]["failed"] is True
     assert "MSDTC failed to start" in res["c-fail"]["msg"] and "reinstall_msdtc not opted in" in res["c-fail"]["msg"]
-    assert load(states["c-fail"])["services"]["MSDTC"]["start_fails"] is True
+    assert load_yaml(states["c-fail"])["services"]["MSDTC"]["start_fails"] is True
     assert res["c-fail"]["detail"]["reinstalled"] is False
 
     # --check --diff with the opt-ins: reports, changes nothing
-    before = {h: sha(p) for h, p in states.items()}
+    before = {h: sha256(p) for h, p in states.items()}
     proc, res = run(inventory, book, "com_services", "--diff", extra_vars=COM_OPT_IN, check=True)
-    assert {h: sha(p) for h, p in states.items()} == before
+    assert {h: sha256(p) for h, p in states.items()} == before
     assert res["c-acct"]["changed"] is True and res["c-acct"]["after_predicted"] is True
     assert res["c-acct"]["after"]["MSDTC"]["username"] == "NT AUTHORITY\\NETWORK SERVICE"
     assert "logon LocalSystem" in res["c-acct"]["diff"]["before"]
@@ -84,7 +71,7 @@ def test_com_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     # fix with the opt-ins, then nothing left to do
     proc, res = run(inventory, book, "com_services", extra_vars=COM_OPT_IN)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    acct = load(states["c-acct"])["services"]
+    acct = load_yaml(states["c-acct"])["services"]
     assert acct["MSDTC"]["username"] == "NT AUTHORITY\\NETWORK SERVICE"
     assert [s["action"] for s in res["c-acct"]["actions"]] == [
         "set_logon_account",
@@ -99,7 +86,7 @@ def test_com_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
         "start MSDTC",
         "start COMSysApp",
     ]
-    fail_services = load(states["c-fail"])["services"]
+    fail_services = load_yaml(states["c-fail"])["services"]
     assert fail_services["MSDTC"]["state"] == "running" and "start_fails" not in fail_services["MSDTC"]
     assert fail_services["COMSysApp"]["state"] == "running"
     assert all(r["finding_after"]["status"] == "pass" for r in res.values() if r["changed"])
@@ -124,9 +111,9 @@ def test_machinekeys_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     )
     book = playbook(tmp_path, "extension_config_parsing_failure")
 
-    before = {h: sha(p) for h, p in states.items()}
+    before = {h: sha256(p) for h, p in states.items()}
     proc, res = run(inventory, book, "machinekeys_acl")
-    assert {h: sha(p) for h, p in states.items()} == before
+    assert {h: sha256(p) for h, p in states.items()} == before
     fix = res["m-extra"]["finding"]["fix"]
     assert fix.startswith("would reset the MachineKeys ACL")
     assert "5C0FFEE0123456789ABCDEF0123456789ABCDEF0" in fix and "9F1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C" in fix
@@ -134,7 +121,7 @@ def test_machinekeys_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     assert res["m-extra"]["changed"] is False and res["m-manual"]["changed"] is False
 
     proc, res = run(inventory, book, "machinekeys_acl", "--diff", extra_vars=MK_OPT_IN, check=True)
-    assert {h: sha(p) for h, p in states.items()} == before
+    assert {h: sha256(p) for h, p in states.items()} == before
     extra = res["m-extra"]
     assert extra["changed"] is True and extra["after_predicted"] is True
     assert extra["after"] == "O:SYG:SYD:PAI(A;;FA;;;BA)(A;;0x12019f;;;WD)"
@@ -143,10 +130,10 @@ def test_machinekeys_opt_in_off_check_fix_idempotent(sim_fleet, tmp_path):
     assert res["m-manual"]["failed"] is True and "icacls" in res["m-manual"]["msg"]
 
     proc, res = run(inventory, book, "machinekeys_acl", extra_vars=MK_OPT_IN)
-    assert res["m-manual"]["failed"] is True and sha(states["m-manual"]) == before["m-manual"]
+    assert res["m-manual"]["failed"] is True and sha256(states["m-manual"]) == before["m-manual"]
     extra = res["m-extra"]
     assert extra["finding_after"]["status"] == "pass"
-    state = load(states["m-extra"])
+    state = load_yaml(states["m-extra"])
     assert state["acls"][MK]["sddl"] == "O:SYG:SYD:PAI(A;;FA;;;BA)(A;;0x12019f;;;WD)"
     assert [c["thumbprint"] for c in state["certificates"]["LocalMachine\\My"]] == [
         "3B1EFD3A66EA28B16697394703A72CA340A05BD5"
@@ -170,11 +157,11 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
         host_vars={"b-decrypt": {"extension_snapshot_bitlocker_error_decrypt": True}},
     )
     book = playbook(tmp_path, "extension_snapshot_bitlocker_error")
-    before = {h: sha(p) for h, p in states.items()}
+    before = {h: sha256(p) for h, p in states.items()}
 
     # opt-in off: report only
     proc, res = run(inventory, book, "bitlocker_volumes", "--limit", "b-unlock")
-    assert sha(states["b-unlock"]) == before["b-unlock"] and res["b-unlock"]["changed"] is False
+    assert sha256(states["b-unlock"]) == before["b-unlock"] and res["b-unlock"]["changed"] is False
     assert "would unlock D:" in res["b-unlock"]["finding"]["fix"]
 
     # bad input: fails before anything runs on the host (no remote execution logged), names the volume only
@@ -190,7 +177,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
     assert "123-456" not in proc.stdout
     with open(log, encoding="utf-8") as handle:
         assert len(handle.readlines()) == lines
-    assert sha(states["b-unlock"]) == before["b-unlock"]
+    assert sha256(states["b-unlock"]) == before["b-unlock"]
 
     # a well-formed but wrong password: Unlock-BitLocker refuses; the password is not echoed
     wrong = {
@@ -203,7 +190,7 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
         and "Unlock-BitLocker -MountPoint D: -RecoveryPassword <recovery password of D:> failed" in proc.stdout
     )
     assert WRONG not in proc.stdout and WRONG not in proc.stderr
-    assert sha(states["b-unlock"]) == before["b-unlock"]
+    assert sha256(states["b-unlock"]) == before["b-unlock"]
 
     good = {
         "extension_snapshot_bitlocker_error_unlock": True,
@@ -211,14 +198,14 @@ def test_bitlocker_bad_input_wrong_password_check_fix_and_secret(sim_fleet, tmp_
     }
     proc = run_playbook(inventory, book, "-vvv", "--diff", extra_vars=good, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert {h: sha(p) for h, p in states.items()} == before
+    assert {h: sha256(p) for h, p in states.items()} == before
     assert "(predicted)" in proc.stdout and PASSWORD not in proc.stdout + proc.stderr
 
     proc = run_playbook(inventory, book, "-vvv", extra_vars=good)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert PASSWORD not in proc.stdout + proc.stderr
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in proc.stdout
-    vols = {h: {v["mount_point"]: v for v in load(p)["bitlocker_volumes"]} for h, p in states.items()}
+    vols = {h: {v["mount_point"]: v for v in load_yaml(p)["bitlocker_volumes"]} for h, p in states.items()}
     assert vols["b-unlock"]["D:"]["lock_status"] == "Unlocked" and vols["b-unlock"]["D:"]["protection_status"] == "On"
     assert vols["b-decrypt"]["D:"]["protection_status"] == "Off"
     assert vols["b-decrypt"]["D:"]["volume_status"] == "DecryptionInProgress"
@@ -247,9 +234,9 @@ def test_scan_reports_each_broken_state(sim_fleet, tmp_path):
         "        codes: [ExtensionInstallationFailedMDTC, ExtensionConfigParsingFailure,"
         " ExtensionSnapshotBitlockerError]\n"
     )
-    before = {h: sha(p) for h, p in states.items()}
+    before = {h: sha256(p) for h, p in states.items()}
     proc, res = run(inventory, book, "backup_scan", extra_vars={"extension_snapshot_failed_com_restart": True})
-    assert {h: sha(p) for h, p in states.items()} == before
+    assert {h: sha256(p) for h, p in states.items()} == before
     status = {h: {f["error_code"]: f["status"] for f in r["findings"]} for h, r in res.items()}
     assert status["ok"] == dict.fromkeys(status["ok"], "pass") and len(status["ok"]) == 3
     assert status["com"]["ExtensionSnapshotFailedCOM"] == "fail"

@@ -5,11 +5,10 @@ remediate.yml --check agreeing with the scan for the new fix roles."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import yaml
-from conftest import run_playbook, task_results
+from conftest import log_lines, run_playbook, sha256, task_results
 
 FLEET = {
     "ok": "healthy.yml",
@@ -42,11 +41,6 @@ EXPECTED_FAIL = {
     "noagent": set(AGENT),
 }
 MINE = set(REPORT_ONLY) | set(AGENT) | {"ExtensionVCRedistInstallationFailure"}
-
-
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def test_scan_reports_conditions_with_one_execution_per_host(sim_fleet, tmp_path):
@@ -85,8 +79,7 @@ def test_scan_reports_conditions_with_one_execution_per_host(sim_fleet, tmp_path
     assert got[("busy", "HighResourceUsage")]["fix"].startswith("report only")
 
     for name, path in states.items():
-        with open(f"{path}.log.jsonl", encoding="utf-8") as handle:
-            lines = [json.loads(line) for line in handle]
+        lines = log_lines(path)
         assert len(lines) == 1 and lines[0]["module"] == "ansible.windows.win_powershell", name
 
 

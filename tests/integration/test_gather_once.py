@@ -14,28 +14,16 @@ import json
 import os
 
 import yaml
-from conftest import STATES, run_playbook
+from conftest import STATES, load_yaml, log_lines, run_playbook
 
 VSS = "ExtensionFailedVssWriterInBadState"
 PROBE = "ansible.windows.win_powershell"
-
-
-def log(path):
-    if not os.path.exists(f"{path}.log.jsonl"):
-        return []
-    with open(f"{path}.log.jsonl", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def report(path):
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     return {h["host"]: {f["error_code"]: f for f in h["findings"]} for h in data["hosts"]}
-
-
-def load(path):
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def test_clean_windows_host_costs_one_execution(sim_fleet, tmp_path):
@@ -47,8 +35,8 @@ def test_clean_windows_host_costs_one_execution(sim_fleet, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     for name, path in states.items():
-        assert [(e["module"], e["changed"]) for e in log(path)] == [(PROBE, False)], name
-        assert load(path) == load(os.path.join(STATES, fleet[name]))
+        assert [(e["module"], e["changed"]) for e in log_lines(path)] == [(PROBE, False)], name
+        assert load_yaml(path) == load_yaml(os.path.join(STATES, fleet[name]))
     found = report(tmp_path / "r.json")
     assert len(found["healthy"]) == 15 and all(
         f["status"] in ("pass", "not_applicable") for f in found["healthy"].values()
@@ -73,7 +61,7 @@ def test_a_fixed_windows_host_costs_one_execution_on_the_next_run(sim_fleet, tmp
     assert second.returncode == 0, second.stdout[-3000:]
     assert "changed=0" in second.stdout and "changed=1" not in second.stdout
     for name, path in states.items():
-        assert [e["module"] for e in log(path)] == [PROBE], name
+        assert [e["module"] for e in log_lines(path)] == [PROBE], name
     assert all(f["status"] != "fail" for host in report(tmp_path / "r.json").values() for f in host.values())
 
 
@@ -101,7 +89,7 @@ def test_codes_sharing_one_check_run_one_role(sim_fleet, tmp_path):
     found = report(tmp_path / "r.json")["agent"]
     assert sorted(found[code]["status"] for code in AGENT_CODES if not found[code].get("changed")) == ["pass"] * 3
     assert [code for code in AGENT_CODES if found[code].get("changed")] == [ran[0]["finding"]["error_code"]]
-    assert load(states["agent"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
+    assert load_yaml(states["agent"])["services"]["WindowsAzureGuestAgent"]["state"] == "running"
 
 
 def test_failing_windows_host_costs_two_plus_its_changes(sim_fleet, tmp_path):
@@ -126,7 +114,7 @@ def test_failing_windows_host_costs_two_plus_its_changes(sim_fleet, tmp_path):
     proc = run_playbook(inventory, "playbooks/remediate.yml", extra_vars=opt_in)
     assert proc.returncode == 0, proc.stdout[-3000:]
     for name, path in states.items():
-        entries = log(path)
+        entries = log_lines(path)
         changes = [e for e in entries if e["changed"] and not e["check_mode"]]
         assert changes, name
         # the scan, the state-changing calls, the verification: nothing else

@@ -12,14 +12,13 @@ Needs root; the chroot's base is built once (debootstrap from the Debian mirror)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 
 import pytest
 import yaml
-from conftest import ROOT, run_playbook, task_results
+from conftest import ROOT, run_playbook, sha256, task_results
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import linux_rootfs  # noqa: E402
@@ -40,18 +39,13 @@ SCAN = """
 """
 
 
-def sha(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
 def snapshot(root, paths):
     out = {}
     for rel in paths:
         path = os.path.join(root, rel.lstrip("/"))
         if os.path.exists(path):
             st = os.stat(path)
-            out[rel] = (sha(path), oct(st.st_mode), st.st_uid)
+            out[rel] = (sha256(path), oct(st.st_mode), st.st_uid)
         else:
             out[rel] = None
     return out

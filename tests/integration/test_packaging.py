@@ -63,7 +63,7 @@ def test_the_tarball_ships_the_license_and_the_docs_but_not_the_checkout_config(
     assert {"LICENSE", "docs/field-notes.md", "docs/fixes.md", "meta/runtime.yml"} <= names
     assert "ansible.cfg" not in names and not any(n.startswith(("tests/output", ".venv")) for n in names)
     # development only (galaxy.yml build_ignore, docs/architecture.md): not shipped
-    dev = ("tools/", "tests/", "molecule/", ".ci/", "build/", "requirements/", "Makefile", "pyproject.toml")
+    dev = ("tools/", "tests/", "molecule/", "demo/", ".ci/", "build/", "requirements/", "Makefile", "pyproject.toml")
     assert not [n for n in names if n.startswith(dev)]
     with tarfile.open(tarball) as tar:
         license_text = tar.extractfile("LICENSE").read().decode()

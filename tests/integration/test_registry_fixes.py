@@ -10,13 +10,12 @@ remediate.yml --check agree, and the scan stays at one remote execution per host
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
 import pytest
 import yaml
-from conftest import run_playbook, task_results
+from conftest import log_lines, run_playbook, sha256, task_results
 
 NET64 = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework"
 NET32 = "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework"
@@ -68,20 +67,10 @@ def expected_status(host, code):
     return "not_applicable" if (host, code) == ("no-sql", "SqlServerSnapshotDelay") else "pass"
 
 
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
 def registry(state_path):
     with open(state_path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     return {k.lower(): {n.lower(): v for n, v in (values or {}).items()} for k, values in data["registry"].items()}
-
-
-def log_lines(state_path):
-    with open(f"{state_path}.log.jsonl", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 @pytest.fixture

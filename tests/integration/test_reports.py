@@ -18,13 +18,11 @@ import struct
 import subprocess
 import zlib
 
-import jsonschema
 import junitparser
 import pytest
 import yaml
-from conftest import ROOT, STATES, run_playbook
+from conftest import STATES, read_report, run_playbook
 
-SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
 VSS = "ExtensionFailedVssWriterInBadState"
 FS = "UserErrorFsFreezeFailed"
 WAIVER_REASON = "SQL <b>change window</b> on Sundays (CHG-1234)"
@@ -103,14 +101,6 @@ def remediate(tmp_path_factory):
     return proc, outdir, workdir
 
 
-def load_json(path):
-    with open(path, encoding="utf-8") as handle:
-        report = json.load(handle)
-    with open(SCHEMA, encoding="utf-8") as handle:
-        jsonschema.validate(report, json.load(handle))
-    return report
-
-
 def by_host(report):
     return {h["host"]: h for h in report["hosts"]}
 
@@ -144,7 +134,7 @@ def test_scan_writes_json_junit_and_html_into_one_directory(scan):
     # the unreachable host is an error: the default vmbackup_fail_on=error ends the run non-zero, after the report
     assert proc.returncode == 2 and "vmbackup_fail_on=error: 1 host(s) unreachable" in proc.stdout, proc.stdout[-3000:]
     assert sorted(os.listdir(outdir)) == ["vmbackup-scan.html", "vmbackup-scan.json", "vmbackup-scan.junit.xml"]
-    hosts = by_host(load_json(outdir / "vmbackup-scan.json"))
+    hosts = by_host(read_report(outdir / "vmbackup-scan.json"))
     assert set(hosts) == set(FLEET) | {"lnx-gone"}
     assert hosts["lnx-gone"]["reachable"] is False
     assert code_finding(hosts["win-tw"], VSS)["status"] == "fail"
@@ -166,7 +156,7 @@ def test_scan_writes_json_junit_and_html_into_one_directory(scan):
 
 def test_waiver_shows_with_its_reason_and_switched_off_code_is_absent(scan):
     dummy, outdir = scan
-    report = load_json(outdir / "vmbackup-scan.json")
+    report = read_report(outdir / "vmbackup-scan.json")
     hosts = by_host(report)
     waived = code_finding(hosts["win-de"], VSS)
     assert waived["status"] == "fail" and waived["waiver"] == {
@@ -259,7 +249,7 @@ def test_remediate_reports_what_each_host_found_and_changed(remediate):
     proc, outdir, workdir = remediate
     # the unreachable host is an error: the default vmbackup_fail_on=error ends the run non-zero, after the report
     assert proc.returncode == 2 and "vmbackup_fail_on=error: 1 host(s) unreachable" in proc.stdout, proc.stdout[-3000:]
-    report = load_json(outdir / "vmbackup-remediate.json")
+    report = read_report(outdir / "vmbackup-remediate.json")
     assert report["mode"] == "remediate" and report["language"] == "zh-TW" and report["check_mode"] is False
     hosts = by_host(report)
     assert set(hosts) == set(FLEET) | {"lnx-gone"}

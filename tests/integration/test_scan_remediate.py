@@ -8,17 +8,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 
-import jsonschema
 import linux_testhost  # tools/linux_testhost.py, put on sys.path by conftest
 import pytest
 import yaml
-from conftest import ROOT, run_playbook, task_results
+from conftest import read_report, run_playbook, sha256, task_results
 
-SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
 FLEET = {
     "win-tw": "vss_system_writer_timeout_zh-TW.yml",
     "win-de": "vss_multi_failed_de-DE.yml",
@@ -36,11 +32,6 @@ FIX_MODULES = {
 }
 
 
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
 @pytest.fixture
 def fleet(sim_fleet, linux_host, tmp_path):
     """Simulated Windows hosts + one real Linux host (sshd on loopback, unclean ext4 loop disk) + one unreachable."""
@@ -54,14 +45,6 @@ def fleet(sim_fleet, linux_host, tmp_path):
     }
     inventory.write_text(yaml.safe_dump(data))
     return inventory, states, linux_host
-
-
-def read_report(path):
-    with open(path, encoding="utf-8") as handle:
-        report = json.load(handle)
-    with open(SCHEMA, encoding="utf-8") as handle:
-        jsonschema.validate(report, json.load(handle))
-    return report
 
 
 def statuses(report):

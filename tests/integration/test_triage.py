@@ -13,17 +13,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
-import jsonschema
 import linux_testhost  # tools/linux_testhost.py, put on sys.path by conftest
 import pytest
 import yaml
-from conftest import ROOT, run_playbook
+from conftest import ROOT, read_report, run_playbook, sha256, writer_states
 
-SCHEMA = os.path.join(ROOT, "docs", "schemas", "report.schema.json")
 PLAYBOOK = "playbooks/triage.yml"
 VSS = "ExtensionFailedVssWriterInBadState"
 FS = "UserErrorFsFreezeFailed"
@@ -91,21 +88,8 @@ def to_snake(value):
     return value
 
 
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def writer_states(path):
-    with open(path, encoding="utf-8") as handle:
-        return {w["name"]: w.get("state", 1) for w in yaml.safe_load(handle)["vss_writers"]}
-
-
-def read_report(path):
-    with open(path, encoding="utf-8") as handle:
-        report = json.load(handle)
-    with open(SCHEMA, encoding="utf-8") as handle:
-        jsonschema.validate(report, json.load(handle))
+def read_triage_report(path):
+    report = read_report(path)
     assert report["mode"] == "triage"
     return report
 
@@ -155,7 +139,7 @@ def test_check_mode_by_default_then_remediate(fleet, tmp_path):
     ):
         assert line in proc.stdout, line
 
-    report = read_report(report_path)
+    report = read_triage_report(report_path)
     hosts = {h["host"]: h for h in report["hosts"]}
     assert sorted(hosts) == ["lnx", "win-de", "win-ok", "win-tw"]
     tw = hosts["win-tw"]["findings"]
@@ -192,7 +176,7 @@ def test_check_mode_by_default_then_remediate(fleet, tmp_path):
     assert set(writer_states(states["win-de"]).values()) == {1} or sha256(states["win-de"]) != before["win-de"]
     assert linux_testhost.fs_state(linux["disk"]["loopdev"]) == "clean"
     assert sha256(states["win-idle"]) == idle_before and sha256(states["win-ok"]) == before["win-ok"]
-    report = read_report(report_path)
+    report = read_triage_report(report_path)
     changed = {(h["host"], f["error_code"]) for h in report["hosts"] for f in h["findings"] if f.get("changed")}
     assert {("win-tw", VSS), ("lnx", FS)} <= changed
     assert report["triage"]["unmapped"][0]["job_id"] == "gone-1"
@@ -220,7 +204,7 @@ def test_live_query_path_without_azure(sim_fleet, tmp_path):
         check=True,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
-    report = read_report(report_path)
+    report = read_triage_report(report_path)
     assert report["triage"]["source"] == "variable:vmbackup_triage_jobs"
     assert [f["error_code"] for f in report["hosts"][0]["findings"]] == [VSS]
 

@@ -7,12 +7,8 @@ does not recover fails the task naming it, VSS down is an error, no opt-in chang
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pytest
-import yaml
-from conftest import run_playbook, task_results
+from conftest import log_lines, run_playbook, sha256, task_results, writer_states
 
 PLAYBOOK = """\
 - name: Fix VSS writers
@@ -22,22 +18,6 @@ PLAYBOOK = """\
     - role: vmbackup.azure.extension_failed_vss_writer_in_bad_state
 """
 RESTART = {"extension_failed_vss_writer_in_bad_state_restart": True}
-
-
-def sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def writer_states(state_path):
-    with open(state_path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return {w["name"]: w.get("state", 1) for w in data["vss_writers"]}
-
-
-def log_lines(state_path):
-    with open(f"{state_path}.log.jsonl", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 @pytest.fixture
@@ -173,5 +153,4 @@ def test_bad_role_input_rejected_before_any_host_execution(sim_fleet, playbook):
     proc = run_playbook(inventory, playbook, extra_vars=extra)
     assert proc.returncode != 0
     assert "service" in proc.stdout
-    with pytest.raises(FileNotFoundError):
-        log_lines(states["win-tw"])
+    assert log_lines(states["win-tw"]) == []  # no remote execution at all

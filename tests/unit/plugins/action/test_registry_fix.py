@@ -7,12 +7,16 @@ check mode is never forced off (the remote module owns it); errors stop before t
 from __future__ import annotations
 
 import copy
-import importlib
-from unittest.mock import MagicMock
+import os
+import sys
 
 import pytest
 from ansible_collections.vmbackup.azure.plugins.plugin_utils import _registry as reg
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from winsim_driver import action_plugin  # noqa: E402
 
 NET64 = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework"
 NET32 = "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework"
@@ -68,17 +72,7 @@ class Host:
 
 
 def run(name, args, probe, check_mode=False, diff=False, regedit=None):
-    module = importlib.import_module(f"ansible_collections.vmbackup.azure.plugins.action.{name}")
-    task = MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.action = f"vmbackup.azure.{name}"
-    connection = MagicMock()
-    connection._shell.tmpdir = "/tmp/fake"
-    plugin = module.ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._load_name = f"vmbackup.azure.{name}"
+    plugin = action_plugin(name, args, check_mode=check_mode, diff=diff)
     host = Host(plugin, probe, regedit)
     plugin._execute_module = host
     return plugin.run(task_vars={"inventory_hostname": "win-01"}), host

@@ -7,11 +7,15 @@ no host, the remote modules' results are replayed.
 from __future__ import annotations
 
 import copy
-from unittest.mock import MagicMock
+import os
+import sys
 
 import pytest
-from ansible_collections.vmbackup.azure.plugins.action.vss_writers import ActionModule
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._windows_probe import PROBE_SCRIPT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from winsim_driver import action_plugin  # noqa: E402
 
 SYSTEM = ("System Writer", "e8132975-6f93-4464-a53e-1050253ae220", "eb6b4c30-aa48-486a-9618-0d1934d180ca")
 REGISTRY = ("Registry Writer", "afbab4a2-367d-4d15-a586-71dbb18f8485", "0f0e0d0c-0b0a-0908-0706-050403020100")
@@ -119,22 +123,8 @@ class Host:
         return [c[0] for c in self.calls]
 
 
-def make_plugin(args, check_mode=False, diff=False):
-    task = MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.action = "vmbackup.azure.vss_writers"
-    connection = MagicMock()
-    connection._shell.tmpdir = "/tmp/fake"
-    plugin = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._load_name = "vmbackup.azure.vss_writers"
-    return plugin
-
-
 def run(args, probes, check_mode=False, diff=False, service_results=None):
-    plugin = make_plugin(args, check_mode=check_mode, diff=diff)
+    plugin = action_plugin("vss_writers", args, check_mode=check_mode, diff=diff)
     host = Host(plugin, probes, service_results)
     plugin._execute_module = host
     result = plugin.run(task_vars={"inventory_hostname": "win-01"})

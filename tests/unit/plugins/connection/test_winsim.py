@@ -171,6 +171,23 @@ PLAYBOOK = [
 ]
 
 
+def ansible_playbook(tmp_path, inventory, playbook, json_output=False):
+    """ansible-playbook from the checkout on ``inventory`` and ``playbook`` (data, written under ``tmp_path``)."""
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "playbook.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    if json_output:
+        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    return subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "playbook.yml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def _run(tmp_path, playbook, hosts):
     states = {}
     inv = {}
@@ -179,23 +196,8 @@ def _run(tmp_path, playbook, hosts):
         shutil.copyfile(os.path.join(STATES, template), path)
         states[host] = path
         inv[host] = {"ansible_connection": "vmbackup.azure.winsim", "vmbackup_winsim_state": str(path)}
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": inv}}))
-    (tmp_path / "playbook.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_NOCOLOR="1",
-    )
     before = {h: hashlib.sha256(p.read_bytes()).hexdigest() for h, p in states.items()}
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "playbook.yml")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = ansible_playbook(tmp_path, {"all": {"hosts": inv}}, playbook, json_output=True)
     assert proc.stdout.strip().startswith("{"), proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(proc.stdout)
     results: dict = {}
@@ -434,19 +436,8 @@ def test_missing_or_malformed_state_file_fails_clearly(tmp_path):
             }
         }
     }
-    (tmp_path / "inv.yml").write_text(yaml.safe_dump(inv))
-    (tmp_path / "pb.yml").write_text(
-        yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [{"ansible.windows.win_ping": {}}]}])
-    )
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inv.yml"), str(tmp_path / "pb.yml")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ping = [{"hosts": "all", "gather_facts": False, "tasks": [{"ansible.windows.win_ping": {}}]}]
+    proc = ansible_playbook(tmp_path, inv, ping)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert f"simulator state file not found: {tmp_path / 'nope.yml'}" in out

@@ -7,6 +7,7 @@ inside a Debian chroot; here the facts are plain dicts or files under tmp_path.
 from __future__ import annotations
 
 import copy
+import errno
 
 import pytest
 from ansible_collections.vmbackup.azure.plugins.module_utils import _secpolicy as sp
@@ -191,6 +192,56 @@ def test_gather_running_fapolicyd_and_apparmor_kernel(tree):
     (prof,) = facts["apparmor"]["waagent_profiles"]
     assert prof["includes_local"] and prof["local_content"] is None
     assert facts["selinux"]["runtime_mode"] == "permissive"
+
+
+def test_running_skips_processes_that_exit_during_the_scan(tree, monkeypatch):
+    """A process listed in /proc that exits before its comm is read is not running: no error.
+
+    Measured on Linux: open() of /proc/<pid>/comm after the exit raises ENOENT (FileNotFoundError),
+    read() of a comm opened before the exit raises ESRCH (ProcessLookupError). A parallel CI run
+    (tests/integration/test_secpolicy_chroot.py) once got the fapolicyd section as an error from it.
+    """
+    root, proc = tree
+    for pid in ("4242", "4243", "4244"):
+        (proc / pid).mkdir()
+        (proc / pid / "comm").write_text("fapolicyd\n")
+    real_open = open
+
+    class Exited:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, size=-1):
+            raise ProcessLookupError(errno.ESRCH, "No such process")
+
+    def vanishing_open(path, *args, **kwargs):
+        if path == str(proc / "4243" / "comm"):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        if path == str(proc / "4244" / "comm"):
+            return Exited()
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(sp, "open", vanishing_open, raising=False)
+    assert sp._running(str(proc), "fapolicyd") == [4242]
+    facts = sp.gather_secpolicy(str(root), proc=str(proc))
+    assert "error" not in facts["fapolicyd"]
+    assert facts["fapolicyd"]["running"] and facts["fapolicyd"]["pids"] == [4242]
+
+
+def test_running_raises_what_is_not_a_vanished_process(tree, monkeypatch):
+    root, proc = tree
+    (proc / "4242").mkdir()
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(sp, "open", denied, raising=False)
+    with pytest.raises(PermissionError):
+        sp._running(str(proc), "fapolicyd")
+    assert "PermissionError" in sp.gather_secpolicy(str(root), proc=str(proc))["fapolicyd"]["error"]
 
 
 def test_gather_noexec_mount(tmp_path):
