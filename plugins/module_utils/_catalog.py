@@ -282,7 +282,12 @@ CATALOG = (
             " merges duplicates, keeps a backup and refuses to touch a file that does not parse."
         ),
         implemented=True,
-        disruptive_steps=["delete snapshot blobs", "change the storage account's soft-delete retention"],
+        disruptive_steps=[
+            "delete snapshot blobs",
+            "change the storage account's soft-delete retention",
+            "remove the lock on AzureBackupRG_<region>_1",
+            "delete Azure Backup's restore points of the VM",
+        ],
     ),
     _e(
         "ExtensionFailedTimeoutVMNetworkUnresponsive",
@@ -522,6 +527,7 @@ CATALOG = (
             " reports changed on removal, so the collection looks first and deletes only what exists."
         ),
         disruptive_steps=["uninstall the backup extension"],
+        implemented=True,
     ),
     _e(
         "HighResourceUsage",
