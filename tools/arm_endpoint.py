@@ -59,6 +59,8 @@ RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
 # --- locks and restore points: routes (handlers in _Handler, block "locks and restore points") ---
+from urllib.parse import unquote  # noqa: E402 (kept inside this block)
+
 ARM_BASE = f"https://{ARM_HOST}"
 _SUB_RG = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
 BACKUP_RG_ROUTES = {
@@ -80,6 +82,7 @@ BACKUP_RG_ROUTES = {
 
 def backup_rg_route(path):
     """(kind, match) of a locks / restore points path, else None."""
+    path = "/" + unquote(path).lstrip("/")  # "/%2Fsubscriptions%2F..." (see the handlers' block)
     for kind, pattern in BACKUP_RG_ROUTES.items():
         match = pattern.match(path)
         if match:
@@ -322,6 +325,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # list serves them), "restore_point_collections" (RestorePointCollection; "properties.restorePoints" held here
     # and served only with $expand). Faults for these routes only: "backup_rg_throttle" (429 + Retry-After) and
     # "backup_rg_fail" (503) counters, as "throttle" / "fail", optionally only for "backup_rg_fault_method".
+    # Paths are matched percent-decoded: azure_rm_lock's SDK (azure-mgmt-resource locks v2016_09_01
+    # operations/_operations.py build_management_locks_get_by_scope_request) quotes the whole scope into
+    # "/%2Fsubscriptions%2F...", which ARM is taken to decode (an assumption: the module relies on it for every scope).
     # The group's lock list also carries the locks set on the subscription (what "inherited" looks like; the
     # role must never remove those) -- an assumption of this endpoint, not a recorded answer.
     def _backup_rg_fault(self, method):
