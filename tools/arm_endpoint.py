@@ -324,17 +324,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # Azure-AsyncOperation, and that operation's status. State: "locks" (ManagementLockObject, as the subscription
     # list serves them), "restore_point_collections" (RestorePointCollection; "properties.restorePoints" held here
     # and served only with $expand). Faults for these routes only: "backup_rg_throttle" (429 + Retry-After) and
-    # "backup_rg_fail" (503) counters, as "throttle" / "fail", optionally only for "backup_rg_fault_method".
+    # "backup_rg_fail" (503) counters, as "throttle" / "fail", optionally only for requests whose "<METHOD> <path>"
+    # contains "backup_rg_fault_on".
     # Paths are matched percent-decoded: azure_rm_lock's SDK (azure-mgmt-resource locks v2016_09_01
     # operations/_operations.py build_management_locks_get_by_scope_request) quotes the whole scope into
     # "/%2Fsubscriptions%2F...", which ARM is taken to decode (an assumption: the module relies on it for every scope).
     # The group's lock list also carries the locks set on the subscription (what "inherited" looks like; the
     # role must never remove those) -- an assumption of this endpoint, not a recorded answer.
-    def _backup_rg_fault(self, method):
+    def _backup_rg_fault(self, method, path):
         endpoint = self.server.endpoint
         with endpoint.lock:
             state = endpoint.state
-            if state.get("backup_rg_fault_method", method) != method:
+            if state.get("backup_rg_fault_on", "").casefold() not in f"{method} {path}".casefold():
                 return False
             if state.get("backup_rg_throttle", 0) > 0:
                 state["backup_rg_throttle"] -= 1
@@ -361,7 +362,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _backup_rg(self, route, query, method):
         endpoint = self.server.endpoint
         kind, match = route
-        if self._backup_rg_fault(method):
+        if self._backup_rg_fault(method, match.group(0)):
             return None
         if not (query.get("api-version") or [""])[0]:
             return self._error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")

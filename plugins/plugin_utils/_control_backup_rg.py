@@ -67,8 +67,14 @@ def _under(resource_id, group_id):
     return rid == gid or rid.startswith(gid + "/")
 
 
+def _failed(result):
+    """A registered result that failed, also when a ``failed_when`` hid it (the exception or failure kind stays)."""
+    keys = ("failed", "exception", "failed_when_suppressed_exception", "failure_kind")
+    return not isinstance(result, Mapping) or any(result.get(key) for key in keys)
+
+
 def _vm(vm_info, label):
-    if not isinstance(vm_info, Mapping) or vm_info.get("failed") or not isinstance(vm_info.get("vms"), Sequence):
+    if _failed(vm_info) or not isinstance(vm_info.get("vms"), Sequence):
         msg = vm_info.get("msg") if isinstance(vm_info, Mapping) else None
         raise BackupRgError(f"VM {label} could not be read: {msg or 'no vms list in the result'}")
     if not vm_info["vms"]:
@@ -124,7 +130,7 @@ def backup_rg_plan(
     except BackupRgError as exc:
         return _empty(_finding("error", f"{exc}; nothing decided or changed"))
     group = backup_rg_name(vm["location"])
-    if not isinstance(info, Mapping) or info.get("failed"):
+    if _failed(info):
         msg = info.get("msg") if isinstance(info, Mapping) else None
         return _empty(
             _finding("error", f"resource group {group} could not be read: {msg or 'no result'}; nothing changed")
@@ -177,7 +183,8 @@ def backup_rg_plan(
         count += f"; locks set above the group, never removed here: {', '.join(sorted(inherited))}"
     actions, fixes = [], []
     remove = held if remove_lock else []
-    delete = sorted(points) if (delete_restore_points and held == remove) else []
+    # A lock above the group (the subscription's) applies to it too: Azure refuses the deletes, so none is planned.
+    delete = sorted(points) if (delete_restore_points and held == remove and not inherited) else []
     for lk in held:
         actions.append(
             {
@@ -200,6 +207,8 @@ def backup_rg_plan(
         step = f"delete {len(points)} restore point(s) of this VM in {', '.join(ours)}"
         if delete:
             fixes.append(step)
+        elif delete_restore_points and inherited:
+            fixes.append(f"would {step} once no lock applies to {group}")
         elif delete_restore_points:
             fixes.append(f"would {step} once the lock is gone -- set {lock_opt_in or 'the lock opt-in'}: true")
         else:
@@ -209,7 +218,7 @@ def backup_rg_plan(
         "restore_points": sorted(p for p in points if p not in delete),
     }
     plan = {"remove_locks": remove, "delete": delete, "diff": {"before": before, "after": after}}
-    if not held:
+    if not held:  # as the scan's finding (_control.backup_rg_finding): only a lock on the group fails it
         plan["finding"] = _finding("pass", f"Azure: no lock on resource group {group} ({count})")
         plan["delete"] = []
         plan["diff"]["after"] = before
@@ -228,7 +237,7 @@ def backup_rg_plan(
 def _failures(results, what):
     out = []
     for res in (results or {}).get("results") or []:
-        if isinstance(res, Mapping) and res.get("failed"):
+        if isinstance(res, Mapping) and _failed(res):
             item = res.get("item")
             name = item.get("id") if isinstance(item, Mapping) else item
             out.append(f"{what} {name}: {res.get('msg') or 'failed'}")
@@ -257,7 +266,7 @@ def backup_rg_result(plan, removed=None, deleted=None, guest=None):
     removed_locks = [
         {k: lk.get(k) for k in ("name", "scope", "level", "notes", "owners")}
         for lk, res in zip(plan.get("remove_locks") or [], (removed or {}).get("results") or [], strict=False)
-        if isinstance(res, Mapping) and res.get("changed") and not res.get("failed")
+        if isinstance(res, Mapping) and res.get("changed") and not _failures({"results": [res]}, "")
     ]
     control = {"finding": finding, "diff": plan.get("diff"), "removed_locks": removed_locks, "changed": changed}
     guest_ok = isinstance(guest, Mapping) and isinstance(guest.get("finding"), Mapping) and not guest.get("skipped")

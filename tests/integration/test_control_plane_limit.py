@@ -153,7 +153,8 @@ def test_without_opt_in_nothing_changes_for_real(arm, tmp_path):
 
 def test_lock_opt_in_removes_only_the_group_lock_and_lists_it(arm, tmp_path):
     inventory = make_inventory(tmp_path, HOSTS)
-    play = role_play(tmp_path, ROLE, **{f"{ROLE}_remove_lock": True})
+    opts = {f"{ROLE}_remove_lock": True, f"{ROLE}_delete_restore_points": True}
+    play = role_play(tmp_path, ROLE, **opts)
     proc = run_playbook(inventory, play, json_output=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert arm.deleted == [f"{GROUP}/{LOCKS}/keep-backup-rg"]
@@ -163,7 +164,10 @@ def test_lock_opt_in_removes_only_the_group_lock_and_lists_it(arm, tmp_path):
     assert res["removed_locks"] == [
         {"name": "keep-backup-rg", "scope": GROUP, "level": "CanNotDelete", "notes": "set by ops", "owners": ["app-1"]}
     ]
-    # restore points stay: their opt-in was not given
+    # the subscription's lock still applies to the group (the endpoint refuses deletes, as Azure would):
+    # no restore point DELETE is sent, and the fix says why
+    assert not [r for r in _changes(arm) if "restorePoints" in r["path"]]
+    assert "once no lock applies" in res["finding"]["fix"]
     again = run_playbook(inventory, play, json_output=True)
     assert again.returncode == 0
     res = results(again)["win01"]
@@ -175,11 +179,14 @@ def test_restore_point_opt_in_deletes_only_azure_backups_points_of_this_vm(arm, 
     inventory = make_inventory(tmp_path, HOSTS)
     opts = {f"{ROLE}_remove_lock": True, f"{ROLE}_delete_restore_points": True}
     play = role_play(tmp_path, ROLE, **opts)
+    arm.state["locks"] = arm.state["locks"][:1]  # the group's lock only
     arm.state["backup_rg_throttle"], arm.state["retry_after"] = 2, 1  # our list waits Retry-After
     proc = run_playbook(inventory, play, json_output=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert arm.deleted == [f"{GROUP}/{LOCKS}/keep-backup-rg", *OURS]
-    left = {c["name"]: [p["name"] for p in c["properties"]["restorePoints"]] for c in arm.state["restore_point_collections"]}
+    left = {
+        c["name"]: [p["name"] for p in c["properties"]["restorePoints"]] for c in arm.state["restore_point_collections"]
+    }
     assert left == {
         "AzureBackup_win01_123456789": [],
         "AzureBackup_other01_42": ["rp-o"],  # another VM's
@@ -199,17 +206,21 @@ def test_restore_point_opt_in_deletes_only_azure_backups_points_of_this_vm(arm, 
 
 def test_a_failed_delete_is_an_error_naming_the_restore_point(arm, tmp_path):
     opts = {f"{ROLE}_remove_lock": True, f"{ROLE}_delete_restore_points": True}
-    arm.state["backup_rg_fail"], arm.state["backup_rg_fault_method"] = 1, "DELETE"
+    arm.state["locks"] = arm.state["locks"][:1]
+    arm.state["backup_rg_fail"], arm.state["backup_rg_fault_on"] = 1, "DELETE /subscriptions"
     proc = run_playbook(make_inventory(tmp_path, HOSTS), role_play(tmp_path, ROLE, **opts), json_output=True)
-    # the lock went (the SDK retries the 503); the first restore point's DELETE got the 503 (no retry in
-    # azure_rm_resource's client): the host fails, the result says which, the others were still deleted
+    # the lock went (its SDK path is "/%2Fsubscriptions..."); the first restore point's DELETE got the 503 (no
+    # retry in azure_rm_resource's client): the host fails naming it, the others were still deleted
     assert proc.returncode != 0
-    res = results(proc) or {}
-    text = proc.stdout
-    assert "deleting restore point" in text and "rp-1" in text, text[-3000:]
-    assert OURS[1] in arm.deleted and OURS[0] not in arm.deleted
-    if res:
-        assert res["win01"]["finding"]["status"] == "error"
+    failed = [
+        res
+        for p in proc.json["plays"]
+        for task in p["tasks"]
+        for host, res in task["hosts"].items()
+        if host == "win01" and res.get("failed") and not res.get("results")
+    ]
+    assert len(failed) == 1 and f"deleting restore point {OURS[0]}" in failed[0]["msg"], proc.stdout[-3000:]
+    assert arm.deleted == [f"{GROUP}/{LOCKS}/keep-backup-rg", *OURS[1:]]
 
 
 def test_a_read_that_keeps_failing_is_an_error_and_changes_nothing(arm, tmp_path):
@@ -217,7 +228,7 @@ def test_a_read_that_keeps_failing_is_an_error_and_changes_nothing(arm, tmp_path
     arm.state["backup_rg_fail"], arm.state["retry_after"] = 10, 0
     proc = run_playbook(make_inventory(tmp_path, HOSTS), role_play(tmp_path, ROLE, **opts), json_output=True)
     assert proc.returncode != 0
-    assert BRG in proc.stdout and "could not be read" in proc.stdout, proc.stdout[-3000:]
+    assert f"resource group {BRG} could not be read" in proc.stdout, proc.stdout[-3000:]
     assert _changes(arm) == [] and arm.deleted == []
 
 
@@ -256,7 +267,9 @@ def test_snapshot_extension_load_failed_end_to_end(arm, tmp_path):
         "Other": {"publisher": "Contoso", "type": "Other", "provisioning_state": "Failed"},
     }
     inventory = make_inventory(tmp_path, HOSTS)
-    check = run_playbook(inventory, role_play(tmp_path, LOAD, **{f"{LOAD}_uninstall": True}), check=True, json_output=True)
+    check = run_playbook(
+        inventory, role_play(tmp_path, LOAD, **{f"{LOAD}_uninstall": True}), check=True, json_output=True
+    )
     assert check.returncode == 0, check.stdout[-4000:]
     res = results(check)
     assert res["win01"]["finding"]["error_code"] == "SnapshotExtensionLoadFailed"
