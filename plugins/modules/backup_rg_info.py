@@ -9,7 +9,7 @@ module: backup_rg_info
 short_description: The locks and restore point collections of one resource group (Azure Backup's), every page
 version_added: 0.2.0
 description:
-  - Reads the resource group where Azure Backup keeps a VM's restore point collections (C(AzureBackupRG_<region>_1)):
+  - Reads the resource group where Azure Backup keeps a VM's restore point collections (C(AzureBackupRG_<region>_1)) --
     its management locks (REST C(ManagementLocks_ListAtResourceGroupLevel)) and its restore point collections
     (C(RestorePointCollections_List)), following every C(nextLink) as the service returns it; each collection whose
     C(source.id) is O(vm_id) is read again with C($expand=restorePoints) (C(RestorePointCollections_Get)).

@@ -118,9 +118,11 @@ def test_check_mode_is_exact_and_deletes_nothing(arm, tmp_path):
     finding = res["win01"]["finding"]
     assert finding["status"] == "fail" and "keep-backup-rg" in finding["detail"]
     assert "subscription-guard" not in finding["fix"]  # inherited from the subscription: never removed
-    assert "remove the lock(s) keep-backup-rg" in finding["fix"] and "delete 4 restore point(s)" in finding["fix"]
+    assert "remove the lock(s) keep-backup-rg" in finding["fix"]
+    # the subscription's lock applies to the group too: no restore point could be deleted, and the fix says so
+    assert "would delete 4 restore point(s)" in finding["fix"] and "once no lock applies" in finding["fix"]
     assert res["win01"]["diff"]["before"]["restore_points"] == sorted(OURS)
-    assert res["win01"]["diff"]["after"] == {"locks": [], "restore_points": []}
+    assert res["win01"]["diff"]["after"] == {"locks": [], "restore_points": sorted(OURS)}
     assert res["win01"]["changed"] is False
     assert res["nocfg"]["finding"]["status"] == "not_applicable"
     assert _changes(arm) == [] and arm.deleted == []
@@ -194,7 +196,15 @@ def test_restore_point_opt_in_deletes_only_azure_backups_points_of_this_vm(arm, 
         "AzureBackup_win01_77": [],
         "AzureBackup_win01_extra": ["x"],  # not <digits>
     }
-    assert len([r for r in arm.requests if r["query"].get("$expand")]) == 4
+    expanded = {r["path"].rsplit("/", 1)[-1] for r in arm.requests if r["query"].get("$expand")}
+    assert expanded == {
+        "AzureBackup_win01_123456789",
+        "AzureBackup_win01_77",
+        "AzureBackup_win01_extra",
+        "my-own-points",
+    }
+    throttled = [r for r in arm.requests if r["path"].endswith("/locks") and BRG in r["path"]]
+    assert len(throttled) == 3  # two 429 answers waited, then the page
     res = results(proc)["win01"]
     assert res["changed"] is True and res["finding"]["status"] == "fail"
     again = run_playbook(inventory, play, json_output=True)
@@ -207,10 +217,10 @@ def test_restore_point_opt_in_deletes_only_azure_backups_points_of_this_vm(arm, 
 def test_a_failed_delete_is_an_error_naming_the_restore_point(arm, tmp_path):
     opts = {f"{ROLE}_remove_lock": True, f"{ROLE}_delete_restore_points": True}
     arm.state["locks"] = arm.state["locks"][:1]
-    arm.state["backup_rg_fail"], arm.state["backup_rg_fault_on"] = 1, "DELETE /subscriptions"
+    arm.state["backup_rg_fail"], arm.state["backup_rg_fault_on"] = 1, f"DELETE {OURS[0]}"
     proc = run_playbook(make_inventory(tmp_path, HOSTS), role_play(tmp_path, ROLE, **opts), json_output=True)
-    # the lock went (its SDK path is "/%2Fsubscriptions..."); the first restore point's DELETE got the 503 (no
-    # retry in azure_rm_resource's client): the host fails naming it, the others were still deleted
+    # the lock went; the first restore point's DELETE got the 503 (no retry in azure_rm_resource's client):
+    # the host fails naming it, the others were still deleted
     assert proc.returncode != 0
     failed = [
         res
