@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import ControlError, _vm_found
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import _finding as _control_finding
 
 CODE = "ExtensionFailedSnapshotLimitReachedError"
 LOCKS = "/providers/microsoft.authorization/locks/"
@@ -36,14 +37,7 @@ class BackupRgError(ValueError):
 
 
 def _finding(status, detail, fix="", actions=None):
-    return {
-        "error_code": CODE,
-        "status": status,
-        "detail": detail,
-        "fix": fix,
-        "doc_url": lookup(CODE).doc_url,
-        "actions": actions or [],
-    }
+    return _control_finding(CODE, status, detail, fix, actions)
 
 
 def _empty(finding):
@@ -74,12 +68,14 @@ def _failed(result):
 
 
 def _vm(vm_info, label):
-    if _failed(vm_info) or not isinstance(vm_info.get("vms"), Sequence):
+    """The VM (id, location) from azure_rm_virtualmachine_info, as the extension roles read it (_control._vm_found)."""
+    if _failed(vm_info):
         msg = vm_info.get("msg") if isinstance(vm_info, Mapping) else None
         raise BackupRgError(f"VM {label} could not be read: {msg or 'no vms list in the result'}")
-    if not vm_info["vms"]:
-        raise BackupRgError(f"VM {label} was not found in the subscription")
-    vm = vm_info["vms"][0]
+    try:
+        vm = _vm_found(vm_info, label)
+    except ControlError as exc:
+        raise BackupRgError(str(exc).replace(": nothing was decided or changed", "")) from None
     for key in ("id", "location"):
         if not (vm or {}).get(key):
             raise BackupRgError(f"VM {label}: Azure returned no {key}")

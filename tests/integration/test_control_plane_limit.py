@@ -196,7 +196,7 @@ def test_restore_point_opt_in_deletes_only_azure_backups_points_of_this_vm(arm, 
         "AzureBackup_win01_77": [],
         "AzureBackup_win01_extra": ["x"],  # not <digits>
     }
-    expanded = {r["path"].rsplit("/", 1)[-1] for r in arm.requests if r["query"].get("$expand")}
+    expanded = {r["path"].rsplit("/", 1)[-1] for r in arm.requests if r["query"].get("$expand") == ["restorePoints"]}
     assert expanded == {
         "AzureBackup_win01_123456789",
         "AzureBackup_win01_77",
