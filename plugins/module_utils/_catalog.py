@@ -268,7 +268,8 @@ CATALOG = (
         "Delete non-essential **snapshot** blobs (never a disk blob) — destructive, opt-in only; lower the"
         " soft-delete retention so the snapshots stay under the limit; with Azure Site Recovery: schedule ASR"
         " apart from backup. The doc's `isanysnapshotfailed = false` in `/etc/azure/vmbackup.conf` is reported"
-        " as legacy only (see the field note).",
+        " as legacy only (see the field note). In Azure: a lock on `AzureBackupRG_<region>_1` stops Azure Backup's"
+        " clean-up of restore points -- remove it, and Azure Backup's restore points of the VM there (opt-in each).",
         messages=["Snapshot operation failed as snapshot limit is exceeded for some of the disks attached"],
         field_note=(
             "`isanysnapshotfailed` is dead: the Linux extension added it on 2018-10-09 (Azure/azure-linux-extensions"
