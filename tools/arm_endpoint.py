@@ -58,6 +58,45 @@ SUB_LIST_PATH = re.compile(
 RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)$", re.IGNORECASE)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
+# --- locks and restore points: routes (handlers in _Handler, block "locks and restore points") ---
+from urllib.parse import unquote  # noqa: E402 (kept inside this block)
+
+ARM_BASE = f"https://{ARM_HOST}"
+_SUB_RG = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+BACKUP_RG_ROUTES = {
+    "operation": re.compile(
+        r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)$",
+        re.IGNORECASE,
+    ),
+    "collections": re.compile(
+        _SUB_RG + r"/providers/Microsoft\.Compute/restorePointCollections(?:/(?P<coll>[^/]+)"
+        r"(?:/restorePoints/(?P<point>[^/]+))?)?$",
+        re.IGNORECASE,
+    ),
+    "locks": re.compile(
+        _SUB_RG + r"(?:/providers/[^/]+/[^/]+/[^/]+)*?/providers/Microsoft\.Authorization/locks(?:/(?P<name>[^/]+))?$",
+        re.IGNORECASE,
+    ),
+}
+
+
+def backup_rg_route(path):
+    """(kind, match) of a locks / restore points path, else None."""
+    path = "/" + unquote(path).lstrip("/")  # "/%2Fsubscriptions%2F..." (see the handlers' block)
+    for kind, pattern in BACKUP_RG_ROUTES.items():
+        match = pattern.match(path)
+        if match:
+            return kind, match
+    return None
+
+
+def _rg_id(resource_id):
+    """``/subscriptions/<s>/resourcegroups/<rg>`` (casefolded) of an id; ``/subscriptions/<s>`` above a group."""
+    parts = str(resource_id).casefold().split("/")
+    if len(parts) > 4 and parts[3] == "resourcegroups":
+        return "/".join(parts[:5])
+    return "/".join(parts[:3])
+
 
 def make_ca_and_cert(directory):
     """A test CA and a server certificate for 127.0.0.1, localhost and the ARM host; returns (ca, cert, key) paths."""
@@ -273,7 +312,130 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._resource_group(RG_PATH.match(parts.path))
         if VM_PATH.match(parts.path):
             return self._vm(VM_PATH.match(parts.path), query, method)
+        if backup_rg_route(parts.path):  # locks and restore points (block "locks and restore points")
+            return self._backup_rg(backup_rg_route(parts.path), query, method)
         return self._error(404, "InvalidResourceType", f"No route for {method} {parts.path}")
+
+    # --- locks and restore points ------------------------------------------------------------------------------
+    # ManagementLocks_ListAtResourceGroupLevel, GET / DELETE a lock by scope (Microsoft.Authorization 2016-09-01 and
+    # 2020-05-01: azure-mgmt-resource locks v2016_09_01 operations/_operations.py, list_at_resource_group_level pages
+    # with next_link), RestorePointCollections_List (paged) / _Get ($expand=restorePoints), RestorePoints_Delete
+    # (long-running: 200/202/204, azure-mgmt-compute v2024_07_01 operations/_operations.py) answered 202 with
+    # Azure-AsyncOperation, and that operation's status. State: "locks" (ManagementLockObject, as the subscription
+    # list serves them), "restore_point_collections" (RestorePointCollection; "properties.restorePoints" held here
+    # and served only with $expand). Faults for these routes only: "backup_rg_throttle" (429 + Retry-After) and
+    # "backup_rg_fail" (503) counters, as "throttle" / "fail", optionally only for requests whose "<METHOD> <path>"
+    # contains "backup_rg_fault_on".
+    # Paths are matched percent-decoded: azure_rm_lock's SDK (azure-mgmt-resource locks v2016_09_01
+    # operations/_operations.py build_management_locks_get_by_scope_request) quotes the whole scope into
+    # "/%2Fsubscriptions%2F...", which ARM is taken to decode (an assumption: the module relies on it for every scope).
+    # The group's lock list also carries the locks set on the subscription (what "inherited" looks like; the
+    # role must never remove those) -- an assumption of this endpoint, not a recorded answer.
+    def _backup_rg_fault(self, method, path):
+        endpoint = self.server.endpoint
+        with endpoint.lock:
+            state = endpoint.state
+            if state.get("backup_rg_fault_on", "").casefold() not in f"{method} {path}".casefold():
+                return False
+            if state.get("backup_rg_throttle", 0) > 0:
+                state["backup_rg_throttle"] -= 1
+                retry = {"Retry-After": str(state.get("retry_after", 1))}
+                self._error(429, "TooManyRequests", "The request is being throttled.", retry)
+                return True
+            if state.get("backup_rg_fail", 0) > 0:
+                state["backup_rg_fail"] -= 1
+                self._error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
+                return True
+        return False
+
+    def _backup_rg_page(self, items, query, link_base):
+        endpoint = self.server.endpoint
+        size = int(endpoint.state.get("page_size", 2))
+        start = int((query.get("$skiptoken") or ["0"])[0] or 0)
+        page = {"value": items[start : start + size]}
+        if start + size < len(items):
+            page["nextLink"] = (
+                f"{endpoint.url}{link_base}?api-version={quote(query['api-version'][0])}&$skiptoken={start + size}"
+            )
+        return self._send(200, page)
+
+    def _backup_rg(self, route, query, method):
+        endpoint = self.server.endpoint
+        kind, match = route
+        if self._backup_rg_fault(method, match.group(0)):
+            return None
+        if not (query.get("api-version") or [""])[0]:
+            return self._error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+        if kind == "operation":
+            return self._send(200, {"name": match["op"], "status": "Succeeded"})
+        group = match["rg"]
+        if group.casefold() not in endpoint.state.get("resource_groups", {}):
+            return self._error(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
+        rg_id = f"/subscriptions/{match['sub']}/resourceGroups/{group}".casefold()
+        sub_id = f"/subscriptions/{match['sub']}".casefold()
+        with endpoint.lock:
+            if kind == "locks":
+                return self._backup_rg_locks(match, query, method, rg_id, sub_id)
+            collections = endpoint.state.get("restore_point_collections", [])
+            if not match["coll"]:
+                here = [self._collection(c, False) for c in collections if _rg_id(c["id"]) == rg_id]
+                return self._backup_rg_page(here, query, match.group(0))
+            coll_id = match.group(0).split("/restorePoints/")[0].casefold()
+            coll = next((c for c in collections if c["id"].casefold() == coll_id), None)
+            if match["point"] is None:
+                if coll is None:
+                    return self._error(
+                        404, "ResourceNotFound", f"Restore point collection '{match['coll']}' not found."
+                    )
+                expand = (query.get("$expand") or [""])[0].casefold() == "restorepoints"
+                return self._send(200, self._collection(coll, expand))
+            if method != "DELETE":
+                return self._error(405, "MethodNotAllowed", f"{method} on a restore point is not served here")
+            points = (coll or {}).get("properties", {}).get("restorePoints", [])
+            point = next((p for p in points if p["name"].casefold() == match["point"].casefold()), None)
+            if point is None:
+                return self._send(204, None)
+            if self._backup_rg_locked(rg_id, sub_id):
+                return self._error(409, "ScopeLocked", f"The scope '{point['id']}' cannot perform delete: locked.")
+            points.remove(point)
+            endpoint.deleted.append(point["id"])
+            sub = match["sub"]
+            op = f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/x/operations/{secrets.token_hex(4)}"
+            return self._send(
+                202, None, {"Azure-AsyncOperation": f"{ARM_BASE}{op}?api-version=2024-07-01", "Retry-After": "1"}
+            )
+
+    def _backup_rg_locked(self, rg_id, sub_id):
+        return any(_rg_id(lk["id"]) in (rg_id, sub_id) for lk in self.server.endpoint.state.get("locks", []))
+
+    def _backup_rg_locks(self, match, query, method, rg_id, sub_id):
+        endpoint = self.server.endpoint
+        locks = endpoint.state.setdefault("locks", [])
+        if match["name"] is None:
+            if method != "GET":
+                return self._error(405, "MethodNotAllowed", f"{method} on a lock list is not served here")
+            here = [lk for lk in locks if _rg_id(lk["id"]) in (rg_id, sub_id)]
+            return self._backup_rg_page(here, query, match.group(0))
+        lock_id = match.group(0).casefold()
+        lock = next((lk for lk in locks if lk["id"].casefold() == lock_id), None)
+        if method == "DELETE":
+            if lock is None:
+                return self._send(204, None)
+            locks.remove(lock)
+            endpoint.deleted.append(lock["id"])
+            return self._send(200, None)
+        if lock is None:
+            return self._error(404, "LockNotFound", f"The lock '{match['name']}' could not be found.")
+        return self._send(200, lock)
+
+    @staticmethod
+    def _collection(coll, expand):
+        body = json.loads(json.dumps(coll))
+        if not expand:
+            body.get("properties", {}).pop("restorePoints", None)
+        return body
+
+    # --- end of locks and restore points ---------------------------------------------------------------------
 
     # ---- Microsoft.Resources / Microsoft.Compute (shapes: azure-rest-api-specs compute + resources) ----
     def _resource_group(self, match):

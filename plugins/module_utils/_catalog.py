@@ -268,7 +268,8 @@ CATALOG = (
         "Delete non-essential **snapshot** blobs (never a disk blob) — destructive, opt-in only; lower the"
         " soft-delete retention so the snapshots stay under the limit; with Azure Site Recovery: schedule ASR"
         " apart from backup. The doc's `isanysnapshotfailed = false` in `/etc/azure/vmbackup.conf` is reported"
-        " as legacy only (see the field note).",
+        " as legacy only (see the field note). In Azure: a lock on `AzureBackupRG_<region>_1` stops Azure Backup's"
+        " clean-up of restore points -- remove it, and Azure Backup's restore points of the VM there (opt-in each).",
         messages=["Snapshot operation failed as snapshot limit is exceeded for some of the disks attached"],
         field_note=(
             "`isanysnapshotfailed` is dead: the Linux extension added it on 2018-10-09 (Azure/azure-linux-extensions"
@@ -282,7 +283,12 @@ CATALOG = (
             " merges duplicates, keeps a backup and refuses to touch a file that does not parse."
         ),
         implemented=True,
-        disruptive_steps=["delete snapshot blobs", "change the storage account's soft-delete retention"],
+        disruptive_steps=[
+            "delete snapshot blobs",
+            "change the storage account's soft-delete retention",
+            "remove the lock on AzureBackupRG_<region>_1",
+            "delete Azure Backup's restore points of the VM",
+        ],
     ),
     _e(
         "ExtensionFailedTimeoutVMNetworkUnresponsive",
@@ -522,6 +528,7 @@ CATALOG = (
             " reports changed on removal, so the collection looks first and deletes only what exists."
         ),
         disruptive_steps=["uninstall the backup extension"],
+        implemented=True,
     ),
     _e(
         "HighResourceUsage",

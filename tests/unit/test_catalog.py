@@ -36,6 +36,7 @@ IMPLEMENTED = {
     "ExtensionSnapshotBitlockerError": "extension_snapshot_bitlocker_error",
     "ExtensionFailedSnapshotLimitReachedError": "extension_failed_snapshot_limit_reached_error",
     "ExtensionStuckInDeletionState": "extension_stuck_in_deletion_state",
+    "SnapshotExtensionLoadFailed": "snapshot_extension_load_failed",
 }
 # Implemented fixes that only set registry values: nothing disruptive to declare.
 NOT_DISRUPTIVE = {
@@ -320,9 +321,9 @@ def test_filter_functions():
 
     filters = error_codes.FilterModule().filters()
     assert filters["normalize_error_codes"](["vmnotindesirablestate"]) == ["UserErrorVmNotInDesirableState"]
-    # SnapshotExtensionLoadFailed: a planned role, skipped unless implemented_only=False
     assert filters["error_code_roles"](["UserErrorFsFreezeFailed", "SnapshotExtensionLoadFailed", 320001]) == [
-        "user_error_fs_freeze_failed"
+        "user_error_fs_freeze_failed",
+        "snapshot_extension_load_failed",
     ]
     assert filters["error_code_roles"]("SnapshotExtensionLoadFailed", implemented_only=False) == [
         "snapshot_extension_load_failed"
