@@ -199,8 +199,9 @@ def extension_json(vm_id, vm, name):
 # 200 and 202, line 16846; begin_restart polls with ARMPolling, line 16895), azure-core's ARMPolling for the polling.
 # State keys: vms[...]["power_states"] (a list: each read of the VM serves the next, the last one stays),
 # faults {"POST": [429, 503], "GET": [...]} (statuses answered, in order, before the real answer; 429 with
-# Retry-After), restart_polls (answers "InProgress" before "Succeeded", default 1), restart_clears_failed (default
-# true: the restarted VM's provisioning state becomes Succeeded). The endpoint records restarts in state["restarted"].
+# Retry-After), restart_polls (reads of the VM, and of the operation status, that answer Updating / starting or
+# "InProgress" before running / "Succeeded", default 1), restart_clears_failed (default true: the restarted VM's
+# provisioning state becomes Succeeded). The endpoint records restarts in state["restarted"].
 VM_ACTION_PATH = re.compile(COMPUTE + r"/(?P<vm>[^/]+)/(?P<action>restart)$", re.IGNORECASE)
 OPERATION_PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)$",
@@ -209,10 +210,12 @@ OPERATION_PATH = re.compile(
 
 
 def advance_power(vm):
-    """Serve the next of ``power_states`` (the VM's state moves on by itself between reads)."""
+    """Serve the next of ``power_states`` (the VM's state moves on by itself between reads); an entry is a power
+    state or a dict of ``power_state`` / ``provisioning_state``."""
     states = vm.get("power_states")
     if states:
-        vm["power_state"] = states.pop(0) if len(states) > 1 else states[0]
+        step = states.pop(0) if len(states) > 1 else states[0]
+        vm.update(step if isinstance(step, dict) else {"power_state": step})
 
 
 class _VmActions:
@@ -259,8 +262,14 @@ class _VmActions:
                 polls = int(endpoint.state.get("restart_polls", 1))
                 endpoint.state.setdefault("operations", {})[op] = {"vm": key, "polls": polls}
                 endpoint.state.setdefault("restarted", []).append(key)
-                vm.pop("power_states", None)
-                vm["power_state"] = "starting"
+                # while it restarts: Updating / starting for restart_polls reads, then running (and Succeeded)
+                after = vm.get("provisioning_state", "Succeeded")
+                if endpoint.state.get("restart_clears_failed", True):
+                    after = "Succeeded"
+                vm["power_states"] = [{"power_state": "starting", "provisioning_state": "Updating"}] * polls + [
+                    {"power_state": "running", "provisioning_state": after}
+                ]
+                advance_power(vm)
             location = vm.get("location", "westeurope")
             base = f"{endpoint.url}/subscriptions/{action['sub']}/providers/Microsoft.Compute/locations/{location}"
             version = quote((query.get("api-version") or [""])[0])
@@ -280,6 +289,7 @@ class _VmActions:
                 record["polls"] -= 1
                 if done:
                     vm = endpoint.state["vms"][record["vm"]]
+                    vm.pop("power_states", None)
                     vm["power_state"] = "running"
                     if endpoint.state.get("restart_clears_failed", True):
                         vm["provisioning_state"] = "Succeeded"

@@ -66,8 +66,16 @@ def http_answer(result):
 
 
 def retry_done(result):
-    """For a task's ``until``: stop when it succeeded or failed for a reason a retry does not cure."""
-    return not (isinstance(result, Mapping) and result.get("failed")) or http_status(result) not in RETRYABLE
+    """For a task's ``until``: stop when it succeeded or failed for a reason a retry does not cure.
+
+    When ``until`` is evaluated, ansible-core 2.21 hands over a failed module result without its ``msg`` (seen:
+    only ``failed``, ``exception: (traceback unavailable)``, ``attempts``), so the status of the answer is often not
+    known yet: such a failure is retried too (the tasks bound it to 3 retries).
+    """
+    if not (isinstance(result, Mapping) and result.get("failed")):
+        return True
+    status = http_status(result)
+    return bool(status) and status not in RETRYABLE
 
 
 def read_vm(result, vm):
@@ -79,9 +87,10 @@ def read_vm(result, vm):
     """
     if not isinstance(result, Mapping):
         raise ControlError(f"VM {vm} could not be read: no result")
-    if result.get("failed"):
-        raise ControlError(f"VM {vm} could not be read: Azure answered {http_answer(result)}")
     body = (result.get("response") or [None])[0] if isinstance(result.get("response"), Sequence) else None
+    # a wait whose ``until`` ran out is marked failed by ansible-core, but its last read is the module's answer
+    if result.get("failed") and not (result.get("status_code") == 200 and isinstance(body, Mapping)):
+        raise ControlError(f"VM {vm} could not be read: Azure answered {http_answer(result)}")
     if result.get("status_code") == 404:
         raise ControlError(f"VM {vm} was not found in Azure (HTTP 404): nothing was decided or changed")
     if isinstance(body, Mapping) and isinstance(body.get("statuses"), Sequence):
@@ -93,13 +102,19 @@ def read_vm(result, vm):
     raise ControlError(f"VM {vm}: Azure returned neither an instance view nor the VM; nothing was decided")
 
 
-def power_state(result):
-    """The VM's power state (``running``, ``stopping`` ...) from a registered read, '' when it cannot be told."""
+def power_state(result, settled=False):
+    """The VM's power state (``running``, ``stopping`` ...) from a registered read, '' when it cannot be told.
+
+    ``settled``: '' while the provisioning state is ``updating`` (an operation such as the restart still runs: the
+    power state read then may be the one from before it).
+    """
     try:
         view = read_vm(result, "?")["properties"].get("instanceView")
     except ControlError:
         return ""
-    return _status(view, "PowerState") if isinstance(view, Mapping) else ""
+    if not isinstance(view, Mapping) or (settled and _status(view, "ProvisioningState") == "updating"):
+        return ""
+    return _status(view, "PowerState")
 
 
 def failed_extensions(body):
@@ -253,7 +268,7 @@ def vm_outcome(plan, vm, removed=None, restarted=None, after=None):
     if changed and after is not None:
         again = vm_plan(after, vm, finding["error_code"])
         out["finding_after"] = again["finding"]
-        if did_restart and power_state(after) != "running":
+        if did_restart and power_state(after, settled=True) != "running":
             state = power_state(after) or "unreadable"
             detail = f"VM {vm}: restarted, but it reports {state}, not running, after the wait{removed_text}"
             out["finding"] = dict(finding, status="error", detail=detail)
