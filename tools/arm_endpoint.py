@@ -269,7 +269,6 @@ class _VmActions:
                 vm["power_states"] = [{"power_state": "starting", "provisioning_state": "Updating"}] * polls + [
                     {"power_state": "running", "provisioning_state": after}
                 ]
-                advance_power(vm)
             location = vm.get("location", "westeurope")
             base = f"{endpoint.url}/subscriptions/{action['sub']}/providers/Microsoft.Compute/locations/{location}"
             version = quote((query.get("api-version") or [""])[0])
