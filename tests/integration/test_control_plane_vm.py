@@ -1,8 +1,9 @@
 """The VM control-plane fixes through azure.azcollection's modules unmodified, against the local ARM endpoint.
 
 UserErrorVmProvisioningStateFailed (failed extensions removed, VM restarted: both opt-in),
-UserErrorVmNotInDesirableState (a transitional power state waited for, never changed), AzureVmOffline and NoVmAgent (reported). The guests are
-simulated Windows hosts (their guest part runs as usual); the Azure side is tools/arm_endpoint.py, one per test.
+UserErrorVmNotInDesirableState (a transitional power state waited for, never changed), AzureVmOffline and NoVmAgent
+(reported). The guests are simulated Windows hosts (their guest part runs as usual); the Azure side is
+tools/arm_endpoint.py, one per test.
 """
 
 from __future__ import annotations
@@ -195,9 +196,7 @@ def test_a_vm_that_does_not_exist_is_an_error_naming_it(arm, sim_fleet, tmp_path
     assert _changes(arm) == []
 
 
-def test_without_a_resource_group_the_control_plane_is_not_applicable_and_azure_is_not_called(
-    arm, sim_fleet, tmp_path
-):
+def test_without_a_resource_group_the_control_plane_is_not_applicable_and_azure_is_not_called(arm, sim_fleet, tmp_path):
     inventory, _states = sim_fleet({"onprem": "healthy.yml"}, {"onprem": {"vmbackup_azure_python": AZURE_PYTHON}})
     for role in (ROLE, "azure_vm_offline", "no_vm_agent", "user_error_vm_not_in_desirable_state"):
         proc = run_playbook(inventory, role_play(tmp_path, role), json_output=True)
