@@ -196,7 +196,7 @@ def extension_json(vm_id, vm, name):
 # --- VM actions and power transitions (VirtualMachines_Restart as a long-running operation, power states that
 # change from one read to the next, faults per HTTP method). Shapes: compute stable 2024-07-01, the SDK's
 # azure/mgmt/compute/v2024_07_01/operations/_operations.py (VirtualMachinesOperations._restart_initial accepts
-# 200 and 202, line 16846; begin_restart polls with ARMPolling, line 16895), azure-core's ARMPolling for the polling.
+# 200 and 202, line 16846; begin_restart polls with ARMPolling, line 16899), azure-core's ARMPolling for the polling.
 # State keys: vms[...]["power_states"] (a list: each read of the VM serves the next, the last one stays),
 # faults {"POST": [429, 503], "GET": [...]} (statuses answered, in order, before the real answer; 429 with
 # Retry-After), restart_polls (reads of the VM, and of the operation status, that answer Updating / starting or
