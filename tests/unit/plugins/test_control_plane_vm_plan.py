@@ -14,6 +14,7 @@ from ansible_collections.vmbackup.azure.plugins.filter.vm_control import (
     vm_control_outcome,
     vm_control_plan,
 )
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import vm_findings
 from ansible_collections.vmbackup.azure.plugins.plugin_utils._control_vm import http_status, power_state, retry_done
 
 VM = "rg-app/win01"
@@ -198,3 +199,16 @@ def test_http_status_and_retry():
     assert retry_done({"failed": True, "exception": "(traceback unavailable)", "attempts": 1}) is False
     assert power_state(view(power="starting")) == "starting"
     assert power_state(view("updating"), settled=True) == "" and power_state(view("updating")) == "running"
+
+
+@pytest.mark.parametrize(
+    "read",
+    [FAILED, view(), view(power="stopping"), view(power="deallocated", agent="Not Ready"), view(agent=None)],
+)
+def test_the_role_and_the_scan_decide_alike(read):
+    """The scan's VirtualMachines_ListAll item (statusOnly) and the role's instance-view read give the same status."""
+    scan = {
+        f["error_code"]: f["status"] for f in vm_findings({"properties": {"instanceView": read["response"][0]}}, VM)
+    }
+    for code in (PSF, NIDS, "AzureVmOffline"):
+        assert plan(read, code=code)["finding"]["status"] == scan[code], code
