@@ -232,7 +232,119 @@ def extension_json(vm_id, vm, name):
     }
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+# --- VM actions and power transitions (VirtualMachines_Restart as a long-running operation, power states that
+# change from one read to the next, faults per HTTP method). Shapes: compute stable 2024-07-01, the SDK's
+# azure/mgmt/compute/v2024_07_01/operations/_operations.py (VirtualMachinesOperations._restart_initial accepts
+# 200 and 202, line 16846; begin_restart polls with ARMPolling, line 16899), azure-core's ARMPolling for the polling.
+# State keys: vms[...]["power_states"] (a list: each read of the VM serves the next, the last one stays),
+# faults {"POST": [429, 503], "GET": [...]} (statuses answered, in order, before the real answer; 429 with
+# Retry-After), restart_polls (reads of the VM, and of the operation status, that answer Updating / starting or
+# "InProgress" before running / "Succeeded", default 1), restart_clears_failed (default true: the restarted VM's
+# provisioning state becomes Succeeded). The endpoint records restarts in state["restarted"].
+VM_ACTION_PATH = re.compile(COMPUTE + r"/(?P<vm>[^/]+)/(?P<action>restart)$", re.IGNORECASE)
+OPERATION_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+def advance_power(vm):
+    """Serve the next of ``power_states`` (the VM's state moves on by itself between reads); an entry is a power
+    state or a dict of ``power_state`` / ``provisioning_state``."""
+    states = vm.get("power_states")
+    if states:
+        step = states.pop(0) if len(states) > 1 else states[0]
+        vm.update(step if isinstance(step, dict) else {"power_state": step})
+
+
+class _VmActions:
+    """Mixed into the handler: POST, the per-method faults, the restart and its operation status."""
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.do_GET(method="POST")
+
+    def _vm_fault(self, method):
+        """Answer the next injected fault for this method (True when one was answered)."""
+        endpoint = self.server.endpoint
+        with endpoint.lock:
+            queue = (endpoint.state.get("faults") or {}).get(method) or []
+            status = queue.pop(0) if queue else None
+        if status is None:
+            return False
+        if status == 429:
+            retry = {"Retry-After": str(endpoint.state.get("retry_after", 1))}
+            self._error(429, "TooManyRequests", "The request is being throttled.", retry)
+        else:
+            self._error(status, "ServiceUnavailable", "The service is temporarily unavailable.")
+        return True
+
+    def _vm_action(self, path, query, method):
+        """The restart POST and its operation status (True when the request was answered here)."""
+        endpoint = self.server.endpoint
+        action, operation = VM_ACTION_PATH.match(path), OPERATION_PATH.match(path)
+        if method == "POST" and action:
+            key = f"{action['rg']}/{action['vm']}".casefold()
+            with endpoint.lock:
+                vm = endpoint.state.get("vms", {}).get(key)
+                if vm is None:
+                    self._error(404, "ResourceNotFound", f"The Resource 'Microsoft.Compute/virtualMachines/"
+                                f"{action['vm']}' under resource group '{action['rg']}' was not found.")  # fmt: skip
+                    return True
+                if vm.get("power_state", "running") != "running":
+                    self._error(409, "OperationNotAllowed", f"Operation 'restart' is not allowed on VM"
+                                f" '{action['vm']}' since the VM is {vm.get('power_state')}.")  # fmt: skip
+                    return True
+                op = secrets.token_hex(8)
+                polls = int(endpoint.state.get("restart_polls", 1))
+                endpoint.state.setdefault("operations", {})[op] = {"vm": key, "polls": polls}
+                endpoint.state.setdefault("restarted", []).append(key)
+                # while it restarts: Updating / starting for restart_polls reads, then running (and Succeeded)
+                after = vm.get("provisioning_state", "Succeeded")
+                if endpoint.state.get("restart_clears_failed", True):
+                    after = "Succeeded"
+                vm["power_states"] = [{"power_state": "starting", "provisioning_state": "Updating"}] * polls + [
+                    {"power_state": "running", "provisioning_state": after}
+                ]
+            location = vm.get("location", "westeurope")
+            base = f"{endpoint.url}/subscriptions/{action['sub']}/providers/Microsoft.Compute/locations/{location}"
+            version = quote((query.get("api-version") or [""])[0])
+            self._send(202, None, {
+                "Azure-AsyncOperation": f"{base}/operations/{op}?api-version={version}",
+                "Location": f"{base}/operations/{op}?monitor=true&api-version={version}",
+                "Retry-After": "1",
+            })  # fmt: skip
+            return True
+        if method == "GET" and operation:
+            with endpoint.lock:
+                record = endpoint.state.get("operations", {}).get(operation["op"])
+                if record is None:
+                    self._error(404, "NotFound", f"Operation {operation['op']} was not found.")
+                    return True
+                done = record["polls"] <= 0
+                record["polls"] -= 1
+                if done:
+                    vm = endpoint.state["vms"][record["vm"]]
+                    vm.pop("power_states", None)
+                    vm["power_state"] = "running"
+                    if endpoint.state.get("restart_clears_failed", True):
+                        vm["provisioning_state"] = "Succeeded"
+            if (query.get("monitor") or [""])[0] == "true":  # the Location URL: 202 until done, then 200
+                self._send(200 if done else 202, None, None if done else {"Retry-After": "1"})
+                return True
+            body = {"name": operation["op"], "status": "Succeeded" if done else "InProgress",
+                    "startTime": "2026-03-02T10:00:00.0000000+00:00"}  # fmt: skip
+            self._send(200, body, None if done else {"Retry-After": "1"})
+            return True
+        return False
+
+
+# --- end of VM actions and power transitions
+
+
+class _Handler(_VmActions, http.server.BaseHTTPRequestHandler):
     server_version = "local-arm/1"
 
     def log_message(self, *args):  # quiet: tests read `requests`
@@ -287,6 +399,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._error(
                 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid."
             )
+        if self._vm_fault(method):  # VM actions block: faults per method
+            return
         with endpoint.lock:
             state = endpoint.state
             if state.get("throttle", 0) > 0:
@@ -310,6 +424,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, {"value": list(endpoint.state.get(key, []))})
         if method == "GET" and RG_PATH.match(parts.path):
             return self._resource_group(RG_PATH.match(parts.path))
+        if self._vm_action(parts.path, query, method):  # VM actions block: restart, operation status
+            return
         if VM_PATH.match(parts.path):
             return self._vm(VM_PATH.match(parts.path), query, method)
         if backup_rg_route(parts.path):  # locks and restore points (block "locks and restore points")
@@ -488,6 +604,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 )  # fmt: skip
             vm_id = match.group(0).split("/extensions")[0].split("/instanceView")[0]
             rest = (match["rest"] or "").lower()
+            if method == "GET" and rest in ("", "/instanceview"):
+                advance_power(vm)  # VM actions block: a transitional power state moves on between reads
             if rest == "/instanceview":
                 return self._send(200, vm_instance_view(vm))
             if rest.startswith("/extensions"):

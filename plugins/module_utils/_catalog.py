@@ -405,8 +405,9 @@ CATALOG = (
         aliases=["VmNotInDesirableState"],
         messages=["VM is not in a state that allows backups."],
         field_note=(
-            "In the guest the collection handles the Linux part only; the VM power state is control-plane and is"
-            ' reported as not checked. The doc names no tool for "exclude /var/lib/waagent". Per mechanism the'
+            "In the guest the collection handles the Linux part only; the VM power state is read from Azure by the"
+            " role's control-plane part (a transitional state is waited for and reported, never changed)."
+            ' The doc names no tool for "exclude /var/lib/waagent". Per mechanism the'
             " collection: SELinux - a local file-context rule labelling the extension handler directories"
             " (`/var/lib/waagent/<Publisher>.<Type>-<version>`) `bin_t`, then restorecon; fapolicyd - a rules.d file"
             " allowing root processes to open and run files under `/var/lib/waagent/` (trust entries would pin hashes"

@@ -38,7 +38,8 @@ def _tasks(node):
 
 
 LOOKUP = re.compile(r"^\{\{\s*lookup\('ansible\.builtin\.vars', role_name ~ '_(\w+)'\)\s*\}\}$")
-SHARED = re.compile(r"\.\./(\w+)/tasks/")
+# a shared body: ../<role>/tasks/<file>.yml names one file; a templated name (the OS's) any of that role's files
+SHARED = re.compile(r"\.\./(\w+)/tasks/(\w+\.yml)?")
 
 
 def _role_var(role, value, task_vars):
@@ -62,8 +63,8 @@ def mappings():
         for path in list(files):
             with open(path, encoding="utf-8") as handle:
                 shared_roles = SHARED.findall(handle.read())
-            for shared in shared_roles:
-                files += sorted(glob.glob(os.path.join(ROLES, shared, "tasks", "*.yml")))
+            for shared, name in shared_roles:
+                files += sorted(glob.glob(os.path.join(ROLES, shared, "tasks", name or "*.yml")))
         for path in files:
             for task in _tasks(_load(path)):
                 for key, args in task.items():
