@@ -34,7 +34,7 @@ import ssl
 import sys
 import tempfile
 import threading
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from tlsca import make_ca  # tools/tlsca.py (tools/ is sys.path[0] when run, and on sys.path in the tests)
 
@@ -59,15 +59,10 @@ RG_PATH = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]
 _CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 
 # --- locks and restore points: routes (handlers in _Handler, block "locks and restore points") ---
-from urllib.parse import unquote  # noqa: E402 (kept inside this block)
 
 ARM_BASE = f"https://{ARM_HOST}"
 _SUB_RG = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
 BACKUP_RG_ROUTES = {
-    "operation": re.compile(
-        r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)$",
-        re.IGNORECASE,
-    ),
     "collections": re.compile(
         _SUB_RG + r"/providers/Microsoft\.Compute/restorePointCollections(?:/(?P<coll>[^/]+)"
         r"(?:/restorePoints/(?P<point>[^/]+))?)?$",
@@ -325,7 +320,7 @@ class _VmActions:
                     return True
                 done = record["polls"] <= 0
                 record["polls"] -= 1
-                if done:
+                if done and record["vm"]:  # a restart (a restore point delete names no VM)
                     vm = endpoint.state["vms"][record["vm"]]
                     vm.pop("power_states", None)
                     vm["power_state"] = "running"
@@ -482,8 +477,6 @@ class _Handler(_VmActions, http.server.BaseHTTPRequestHandler):
             return None
         if not (query.get("api-version") or [""])[0]:
             return self._error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
-        if kind == "operation":
-            return self._send(200, {"name": match["op"], "status": "Succeeded"})
         group = match["rg"]
         if group.casefold() not in endpoint.state.get("resource_groups", {}):
             return self._error(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
@@ -515,8 +508,10 @@ class _Handler(_VmActions, http.server.BaseHTTPRequestHandler):
                 return self._error(409, "ScopeLocked", f"The scope '{point['id']}' cannot perform delete: locked.")
             points.remove(point)
             endpoint.deleted.append(point["id"])
-            sub = match["sub"]
-            op = f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/x/operations/{secrets.token_hex(4)}"
+            # its status is served by the VM actions block's operation route (one table of operations)
+            op_id = secrets.token_hex(8)
+            endpoint.state.setdefault("operations", {})[op_id] = {"vm": None, "polls": 0}
+            op = f"/subscriptions/{match['sub']}/providers/Microsoft.Compute/locations/x/operations/{op_id}"
             return self._send(
                 202, None, {"Azure-AsyncOperation": f"{ARM_BASE}{op}?api-version=2024-07-01", "Retry-After": "1"}
             )

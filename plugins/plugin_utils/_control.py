@@ -14,25 +14,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.vmbackup.azure.plugins.module_utils._catalog import lookup
+from ansible_collections.vmbackup.azure.plugins.module_utils._findings import make_finding
 
 PUBLISHER = "Microsoft.Azure.RecoveryServices"
 SNAPSHOT_TYPES = ("VMSnapshot", "VMSnapshotLinux")  # the extensions' manifests (catalog field note)
 STUCK_STATES = ("deleting", "failed")
 
 
+# A lock set on the subscription applies to AzureBackupRG_<region>_1 too (locks are inherited by child scopes) and
+# blocks Azure Backup's clean-up there as one on the group would; it also protects everything else in the
+# subscription, so the collection names it and never removes it.
+INHERITED_FIX = (
+    "remove or narrow the lock set above the group yourself (never done here: it protects more than Azure Backup's"
+    " resource group), then let Azure Backup clean up"
+)
+
+
 class ControlError(ValueError):
     """Input the plan cannot be made from (the message names it)."""
 
 
-def _finding(code, status, detail, fix="", actions=None):
-    return {
-        "error_code": code,
-        "status": status,
-        "detail": detail,
-        "fix": fix,
-        "doc_url": lookup(code).doc_url,
-        "actions": actions or [],
-    }
+def control_finding(code, status, detail, fix="", actions=None):
+    """The finding every evaluator returns (``make_finding``), with the page's link: a control-plane finding
+    is read in Azure, where no guest report adds it."""
+    return {**make_finding(code, status, detail, fix, actions), "doc_url": lookup(code).doc_url}
 
 
 def _vm_found(vm_info, vm):
@@ -63,7 +68,11 @@ def snapshot_extension_plan(info, vm, code="ExtensionStuckInDeletionState", unin
             f"not checked: the control plane is not configured for {vm} (set vmbackup_azure_resource_group, and"
             " vmbackup_azure_vm_name when the VM's name differs from the inventory name)"
         )
-        return {"finding": _finding(code, "not_applicable", detail), "remove": [], "diff": {"before": {}, "after": {}}}
+        return {
+            "finding": control_finding(code, "not_applicable", detail),
+            "remove": [],
+            "diff": {"before": {}, "after": {}},
+        }
     if vm_info is not None:
         _vm_found(vm_info, vm)
     if not isinstance(info, Mapping) or info.get("failed") or not isinstance(info.get("extensions"), Sequence):
@@ -85,12 +94,16 @@ def snapshot_extension_plan(info, vm, code="ExtensionStuckInDeletionState", unin
         detail = f"VM {vm} has no Azure Backup snapshot extension ({kinds}); the next backup installs it"
         if others:
             detail += f" (other extensions, not touched: {others})"
-        return {"finding": _finding(code, "pass", detail), "remove": [], "diff": {"before": before, "after": before}}
+        return {
+            "finding": control_finding(code, "pass", detail),
+            "remove": [],
+            "diff": {"before": before, "after": before},
+        }
     stuck = [e for e in ours if str(e.get("provisioning_state") or "").casefold() in STUCK_STATES]
     if not stuck:
         states = ", ".join(f"{n} {s or 'unknown'}" for n, s in before.items())
         return {
-            "finding": _finding(code, "pass", f"VM {vm}: the backup extension is provisioned ({states})"),
+            "finding": control_finding(code, "pass", f"VM {vm}: the backup extension is provisioned ({states})"),
             "remove": [],
             "diff": {"before": before, "after": before},
         }
@@ -104,7 +117,7 @@ def snapshot_extension_plan(info, vm, code="ExtensionStuckInDeletionState", unin
         fix = f"would {fix} -- set {opt_in or 'the uninstall opt-in'}: true"
     after = {n: s for n, s in before.items() if n not in names} if uninstall else before
     return {
-        "finding": _finding(code, "fail", detail, fix, actions),
+        "finding": control_finding(code, "fail", detail, fix, actions),
         "remove": names if uninstall else [],
         "diff": {"before": before, "after": after},
     }
@@ -143,23 +156,25 @@ def vm_findings(vm, label):
     view = (vm.get("properties") or {}).get("instanceView")
     if not isinstance(view, Mapping):
         return [
-            _finding(code, "error", f"VM {label}: Azure returned no instance view; nothing decided")
+            control_finding(code, "error", f"VM {label}: Azure returned no instance view; nothing decided")
             for code in SCAN_CODES
         ]
     out = []
     power = _status(view, "PowerState")
     if power in POWER_STABLE:
-        out.append(_finding(SCAN_CODES[0], "pass", f"VM {label} is {power}"))
+        out.append(control_finding(SCAN_CODES[0], "pass", f"VM {label} is {power}"))
     elif power in POWER_TRANSITIONAL:
         out.append(
-            _finding(
+            control_finding(
                 SCAN_CODES[0], "fail", f"VM {label} is {power} (transitional)", "wait until it is running, stopped or"
                 " deallocated, then run the backup again",
             )
         )  # fmt: skip
     else:
         out.append(
-            _finding(SCAN_CODES[0], "error", f"VM {label}: power state {power or 'missing'} is not one Azure documents")
+            control_finding(
+                SCAN_CODES[0], "error", f"VM {label}: power state {power or 'missing'} is not one Azure documents"
+            )
         )
     provisioning = _status(view, "ProvisioningState")
     failed_ext = [
@@ -173,21 +188,30 @@ def vm_findings(vm, label):
         if failed_ext:
             detail += f"; failed extension(s): {', '.join(failed_ext)}"
             names = ", ".join(failed_ext)
-            fix = f"remove the failed extension(s) {names}, then restart the VM (not automated here). {fix}"
-        out.append(_finding(SCAN_CODES[1], "fail", detail, fix))
+            fix = (
+                f"remove the failed extension(s) {names}, then restart the VM (role"
+                f" user_error_vm_provisioning_state_failed, opt-in). {fix}"
+            )
+        out.append(control_finding(SCAN_CODES[1], "fail", detail, fix))
     elif provisioning:
-        out.append(_finding(SCAN_CODES[1], "pass", f"VM {label}: provisioning state {provisioning}"))
+        out.append(control_finding(SCAN_CODES[1], "pass", f"VM {label}: provisioning state {provisioning}"))
     else:
-        out.append(_finding(SCAN_CODES[1], "error", f"VM {label}: no provisioning state in the instance view"))
+        out.append(control_finding(SCAN_CODES[1], "error", f"VM {label}: no provisioning state in the instance view"))
     agent = view.get("vmAgent") if isinstance(view.get("vmAgent"), Mapping) else None
     shown = [str((s or {}).get("displayStatus") or "") for s in (agent or {}).get("statuses") or []]
     if agent is None:
-        out.append(_finding(SCAN_CODES[2], "fail", f"VM {label}: Azure reports no VM agent", lookup(SCAN_CODES[2]).fix))
+        out.append(
+            control_finding(SCAN_CODES[2], "fail", f"VM {label}: Azure reports no VM agent", lookup(SCAN_CODES[2]).fix)
+        )
     elif "ready" in [s.casefold() for s in shown]:
-        out.append(_finding(SCAN_CODES[2], "pass", f"VM {label}: VM agent {agent.get('vmAgentVersion', '?')} Ready"))
+        out.append(
+            control_finding(SCAN_CODES[2], "pass", f"VM {label}: VM agent {agent.get('vmAgentVersion', '?')} Ready")
+        )
     else:
         agent_state = ", ".join(s for s in shown if s) or "no status"
-        out.append(_finding(SCAN_CODES[2], "fail", f"VM {label}: VM agent {agent_state}", lookup(SCAN_CODES[2]).fix))
+        out.append(
+            control_finding(SCAN_CODES[2], "fail", f"VM {label}: VM agent {agent_state}", lookup(SCAN_CODES[2]).fix)
+        )
     stuck = []
     for ext in view.get("extensions") or []:
         kind = str((ext or {}).get("type") or "").rsplit(".", 1)[-1].casefold()
@@ -195,12 +219,12 @@ def vm_findings(vm, label):
             stuck.append(f"{ext.get('name')} is {_status(ext, 'ProvisioningState')}")
     if stuck:
         out.append(
-            _finding(
+            control_finding(
                 SCAN_CODES[3], "fail", f"VM {label}: backup extension {', '.join(stuck)}", lookup(SCAN_CODES[3]).fix
             )
         )
     else:
-        out.append(_finding(SCAN_CODES[3], "pass", f"VM {label}: no backup extension stuck"))
+        out.append(control_finding(SCAN_CODES[3], "pass", f"VM {label}: no backup extension stuck"))
     out.append(_provision_agent_finding(vm, label))
     return out
 
@@ -209,7 +233,7 @@ def _provision_agent_finding(vm, label):
     """NoVmAgent from the model: ``osProfile.{windows,linux}Configuration.provisionVMAgent`` (compute spec)."""
     profile = (vm.get("properties") or {}).get("osProfile")
     if not isinstance(profile, Mapping):
-        return _finding(
+        return control_finding(
             SCAN_CODES[4],
             "not_applicable",
             f"VM {label} has no osProfile (created from a specialized disk): Azure does not know whether an agent"
@@ -218,12 +242,12 @@ def _provision_agent_finding(vm, label):
     config = profile.get("windowsConfiguration") or profile.get("linuxConfiguration") or {}
     flag = config.get("provisionVMAgent") if isinstance(config, Mapping) else None
     if flag is False:
-        return _finding(
+        return control_finding(
             SCAN_CODES[4], "fail", f"VM {label} was created with provisionVMAgent = false", lookup(SCAN_CODES[4]).fix
         )
     if flag is None:
-        return _finding(SCAN_CODES[4], "not_applicable", f"VM {label}: osProfile does not say provisionVMAgent")
-    return _finding(SCAN_CODES[4], "pass", f"VM {label} was created with provisionVMAgent = true")
+        return control_finding(SCAN_CODES[4], "not_applicable", f"VM {label}: osProfile does not say provisionVMAgent")
+    return control_finding(SCAN_CODES[4], "pass", f"VM {label} was created with provisionVMAgent = true")
 
 
 RP_CODE = "ExtensionFailedSnapshotLimitReachedError"
@@ -240,7 +264,7 @@ def backup_rg_finding(vm, label, locks, collections):
     clean-up (Microsoft's page: remove the lock). Report only: nothing here deletes anything."""
     region = str(vm.get("location") or "").casefold()
     if not region:
-        return _finding(RP_CODE, "error", f"VM {label}: Azure returned no location; AzureBackupRG not checked")
+        return control_finding(RP_CODE, "error", f"VM {label}: Azure returned no location; AzureBackupRG not checked")
     group = f"AzureBackupRG_{region}_1"
     vm_id = str(vm.get("id") or "").casefold()
     ours = [
@@ -250,16 +274,26 @@ def backup_rg_finding(vm, label, locks, collections):
         and str(((c.get("properties") or {}).get("source") or {}).get("id") or "").casefold() == vm_id
     ]
     held = [lock for lock in locks if _rg_of(lock.get("id")).casefold() == group.casefold()]
+    above = [str(lock.get("name")) for lock in locks if not _rg_of(lock.get("id"))]  # the subscription's own
     count = f"{len(ours)} restore point collection(s) of this VM there"
+    if not held and above:
+        return control_finding(
+            RP_CODE,
+            "fail",
+            f"Azure: lock(s) {', '.join(sorted(above))} set on the subscription apply to resource group {group};"
+            f" Azure Backup cannot clean up its restore points ({count})",
+            INHERITED_FIX,
+        )
     if not held:
-        return _finding(RP_CODE, "pass", f"Azure: no lock on resource group {group} ({count})")
+        return control_finding(RP_CODE, "pass", f"Azure: no lock on resource group {group} ({count})")
     names = ", ".join(f"{lock.get('name')} ({(lock.get('properties') or {}).get('level', '?')})" for lock in held)
-    return _finding(
+    return control_finding(
         RP_CODE,
         "fail",
         f"Azure: resource group {group} is locked by {names}; Azure Backup cannot clean up its restore points"
         f" ({count})",
-        f"remove the lock on {group} (Microsoft's step; not automated here: a lock is a control you chose to set)",
+        f"remove the lock on {group} (Microsoft's step; role extension_failed_snapshot_limit_reached_error with"
+        " its opt-in _remove_lock: a lock is a control someone set on purpose, so it is never removed unasked)",
     )
 
 
@@ -280,14 +314,16 @@ def control_plane_findings(vms, identities, locks=None, collections=None):
         label = f"{rg or '?'}/{name}"
         if not rg:
             out[host] = [
-                _finding(code, "not_applicable", f"not checked in Azure: set vmbackup_azure_resource_group for {host}")
+                control_finding(
+                    code, "not_applicable", f"not checked in Azure: set vmbackup_azure_resource_group for {host}"
+                )
                 for code in SCAN_CODES
             ]
             continue
         vm = by_key.get((rg.casefold(), name.casefold()))
         if vm is None:
             out[host] = [
-                _finding(code, "error", f"VM {label} is not in the subscription(s) read; nothing decided")
+                control_finding(code, "error", f"VM {label} is not in the subscription(s) read; nothing decided")
                 for code in SCAN_CODES
             ]
             continue

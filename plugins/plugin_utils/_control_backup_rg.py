@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import ControlError, _vm_found
-from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import _finding as _control_finding
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import INHERITED_FIX, ControlError, _vm_found
+from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import control_finding as _control_finding
 
 CODE = "ExtensionFailedSnapshotLimitReachedError"
 LOCKS = "/providers/microsoft.authorization/locks/"
@@ -214,8 +214,18 @@ def backup_rg_plan(
         "restore_points": sorted(p for p in points if p not in delete),
     }
     plan = {"remove_locks": remove, "delete": delete, "diff": {"before": before, "after": after}}
-    if not held:  # as the scan's finding (_control.backup_rg_finding): only a lock on the group fails it
+    if not held and not inherited:  # as the scan's finding (_control.backup_rg_finding)
         plan["finding"] = _finding("pass", f"Azure: no lock on resource group {group} ({count})")
+        plan["delete"] = []
+        plan["diff"]["after"] = before
+        return plan
+    if not held:  # only a lock set above the group: it blocks Azure Backup's clean-up too, and is never ours to remove
+        plan["finding"] = _finding(
+            "fail",
+            f"Azure: lock(s) {', '.join(sorted(inherited))} set above resource group {group} apply to it;"
+            f" Azure Backup cannot clean up its restore points ({count})",
+            INHERITED_FIX,
+        )
         plan["delete"] = []
         plan["diff"]["after"] = before
         return plan

@@ -21,9 +21,9 @@ from ansible_collections.vmbackup.azure.plugins.plugin_utils._control import (
     POWER_STABLE,
     POWER_TRANSITIONAL,
     ControlError,
-    _finding,
     _provision_agent_finding,
     _status,
+    control_finding,
     vm_findings,
 )
 
@@ -132,7 +132,7 @@ def _not_configured(code, vm):
         f"not checked in Azure: the control plane is not configured for {vm} (set vmbackup_azure_resource_group,"
         " and vmbackup_azure_vm_name when the VM's name differs from the inventory name)"
     )
-    return {"finding": _finding(code, "not_applicable", detail), "remove": [], "restart": False, "wait": False,
+    return {"finding": control_finding(code, "not_applicable", detail), "remove": [], "restart": False, "wait": False,
             "diff": {"before": {}, "after": {}}}  # fmt: skip
 
 
@@ -164,7 +164,7 @@ def vm_plan(result, vm, code, remove=False, restart=False, opt_in_remove="", opt
     try:
         body = read_vm(result, vm)
     except ControlError as exc:
-        return {"finding": _finding(code, "error", str(exc)), "remove": [], "restart": False, "wait": False,
+        return {"finding": control_finding(code, "error", str(exc)), "remove": [], "restart": False, "wait": False,
                 "diff": {"before": {}, "after": {}}}  # fmt: skip
     before = _summary(body)
     plan = {"remove": [], "restart": False, "wait": False, "diff": {"before": before, "after": before}}
@@ -227,18 +227,20 @@ def _power_plan(body, vm, before, waited):
     if final in POWER_STABLE:
         detail = f"VM {vm} was {power} (transitional); waited until it reported {final}"
         return {
-            "finding": _finding(CODES[1], "pass", detail),
+            "finding": control_finding(CODES[1], "pass", detail),
             "diff": {"before": before, "after": dict(before, power_state=final)},
         }
     if not final:
         answer = http_answer(waited) if isinstance(waited, Mapping) else "no result"
-        return {"finding": _finding(CODES[1], "error", f"VM {vm} was {power}; then it could not be read: {answer}")}
+        return {
+            "finding": control_finding(CODES[1], "error", f"VM {vm} was {power}; then it could not be read: {answer}")
+        }
     detail = f"VM {vm} was {power} and still is {final} after waiting {waited.get('attempts', '?')} reads"
     fix = (
         "wait until it is running, stopped or deallocated, then run the backup again (this role never starts or"
         " stops a VM)"
     )
-    return {"finding": _finding(CODES[1], "fail", detail, fix)}
+    return {"finding": control_finding(CODES[1], "fail", detail, fix)}
 
 
 def vm_outcome(plan, vm, removed=None, restarted=None, after=None):
@@ -287,9 +289,9 @@ def merge_result(guest, control):
     if cf is None:
         raise ControlError("the control-plane part returned no finding")
     if guest.get("skipped"):  # no guest part for this OS (the role's guest fix is for the other system)
-        gf = _finding(cf["error_code"], "not_applicable", "no guest part for this system")
+        gf = control_finding(cf["error_code"], "not_applicable", "no guest part for this system")
     elif gf is None:
-        gf = _finding(cf["error_code"], "error", "the guest part returned no finding")
+        gf = control_finding(cf["error_code"], "error", "the guest part returned no finding")
     worse, other = (cf, gf) if RANK.get(cf["status"], 3) > RANK.get(gf["status"], 3) else (gf, cf)
     merged = dict(worse)
     if other["status"] not in ("pass", "not_applicable") and other.get("detail"):

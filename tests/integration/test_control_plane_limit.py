@@ -173,7 +173,9 @@ def test_lock_opt_in_removes_only_the_group_lock_and_lists_it(arm, tmp_path):
     again = run_playbook(inventory, play, json_output=True)
     assert again.returncode == 0
     res = results(again)["win01"]
-    assert res["changed"] is False and res["finding"]["status"] == "pass"
+    # nothing left to change; the subscription's lock still blocks the clean-up, so the finding stays a fail naming it
+    assert res["changed"] is False and res["finding"]["status"] == "fail"
+    assert "subscription-guard" in res["finding"]["detail"] and res["finding"]["actions"] == []
     assert len(arm.deleted) == 1
 
 

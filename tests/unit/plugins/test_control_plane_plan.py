@@ -165,3 +165,15 @@ def test_a_lock_on_the_backup_resource_group_is_reported_never_removed():
     # a subscription read without locks: no such finding at all, rather than a guessed pass
     bare = control_plane_findings({"vms": [vm]}, inventory)
     assert not [f for f in bare["web"] if f["error_code"] == "ExtensionFailedSnapshotLimitReachedError"]
+
+
+def test_a_lock_on_the_subscription_blocks_the_clean_up_too_and_is_named_never_removed():
+    from ansible_collections.vmbackup.azure.plugins.filter.control_plane import control_plane_findings
+
+    vm = {**_vm("web"), "location": "westeurope"}
+    sub_lock = {"id": "/subscriptions/s/providers/Microsoft.Authorization/locks/guard", "name": "guard"}
+    inventory = {"web": {"vmbackup_azure_resource_group": "rg-a"}}
+    got = control_plane_findings({"vms": [vm], "locks": [sub_lock], "restore_point_collections": []}, inventory)
+    finding = next(f for f in got["web"] if f["error_code"] == "ExtensionFailedSnapshotLimitReachedError")
+    assert finding["status"] == "fail" and "guard" in finding["detail"] and finding["actions"] == []
+    assert "never done here" in finding["fix"]

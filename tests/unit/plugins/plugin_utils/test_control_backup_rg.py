@@ -91,9 +91,15 @@ def test_a_collection_read_without_its_points_is_an_error():
 
 def test_no_group_yet_and_no_lock_pass():
     assert plan({**info(), "resource_group_found": False})["finding"]["status"] == "pass"
+    assert plan(info([], [coll("AzureBackup_vm01_1")]))["finding"]["status"] == "pass"
+
+
+def test_only_the_subscriptions_lock_fails_names_it_and_plans_nothing():
+    # an inherited lock blocks Azure Backup's clean-up as one on the group would, but is never ours to remove
     out = plan(info([lock(SUB, "sub")], [coll("AzureBackup_vm01_1")]), remove_lock=True, delete_restore_points=True)
-    assert out["finding"]["status"] == "pass" and out["remove_locks"] == [] and out["delete"] == []
-    assert "sub" in out["finding"]["detail"]  # the subscription's lock is named, never removed
+    assert out["finding"]["status"] == "fail" and out["remove_locks"] == [] and out["delete"] == []
+    assert "sub" in out["finding"]["detail"] and "never done here" in out["finding"]["fix"]
+    assert out["diff"]["before"] == out["diff"]["after"]
 
 
 def test_only_the_group_and_its_resources_locks_are_removed_and_only_with_the_opt_in():
