@@ -203,3 +203,35 @@ def test_without_a_resource_group_the_control_plane_is_not_applicable_and_azure_
         assert proc.returncode == 0, proc.stdout[-4000:]
         assert results(proc)["onprem"]["control_plane"]["finding"]["status"] == "not_applicable"
     assert arm.requests == []
+
+
+def test_remediate_runs_the_control_plane_role_where_only_azure_fails(arm, sim_fleet, tmp_path):
+    # win01's guest is healthy (the guest scan finds nothing to fix) but its VM's provisioning failed in Azure:
+    # remediate.yml runs the role there because the host names its resource group; onprem names none and
+    # stays at one remote execution, with no role run and no Azure call for it.
+    import json
+
+    inventory, states = sim_fleet({"win01": "healthy.yml", "onprem": "healthy.yml"}, {"win01": RG})
+    report_path = tmp_path / "remediate.json"
+    proc = run_playbook(
+        inventory,
+        "playbooks/remediate.yml",
+        extra_vars={
+            "vmbackup_error_codes": ["UserErrorVmProvisioningStateFailed"],
+            "vmbackup_report_path": str(report_path),
+            f"{ROLE}_remove_failed_extensions": True,
+            f"{ROLE}_wait_interval": 1,
+        },
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert arm.deleted == ["rg-app/win01/BadExt"]  # the failed extension only, never VMSnapshot
+    assert [r for r in _changes(arm) if r["method"] == "POST"] == []  # no restart without its own opt-in
+    report = json.loads(report_path.read_text())
+    got = {(h["host"], f["error_code"]): f for h in report["hosts"] for f in h["findings"]}
+    finding = got[("win01", "UserErrorVmProvisioningStateFailed")]
+    # the control plane's finding in the report: the extension removed, the restart held back by its opt-in
+    assert finding["status"] == "fail" and finding["changed"] is True
+    assert "set user_error_vm_provisioning_state_failed_restart_vm: true" in finding["fix"]
+    assert ("onprem", "UserErrorVmProvisioningStateFailed") in got  # the scan's result for the host left alone
+    with open(f"{states['onprem']}.log.jsonl", encoding="utf-8") as handle:
+        assert len(handle.readlines()) == 1  # the scan only
