@@ -221,12 +221,25 @@ CONTROL_JOB = {
 }
 
 
+def print_control_plane(path: str, only: str = "") -> None:
+    """Each host's failing findings (of one code, or all): the guest's and Azure's side by side in one report."""
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    for host in report["hosts"]:
+        for finding in host["findings"]:
+            if finding["status"] in ("fail", "error") and finding["error_code"] == (only or finding["error_code"]):
+                changed = " (changed)" if finding.get("changed") else ""
+                print(f"    {host['host']:<12} {finding['error_code']}: {finding['status']}{changed}"
+                      f" -- {finding['detail'][:90]}")  # fmt: skip
+
+
 def control_plane(inventory: str) -> None:
     """Live triage against the local ARM endpoint: jobs page by page -> hosts -> roles, guest and control plane."""
     import arm_endpoint  # noqa: PLC0415  (tools/arm_endpoint.py; imported here to keep the demo's head untouched)
 
     with open(os.path.join(ROOT, "demo", "jobs-failed.json"), encoding="utf-8") as handle:
         jobs = json.load(handle) + [CONTROL_JOB]
+    ready = {"agent_status": "Ready", "extensions": {}}
     state = {
         "subscription": "00000000-0000-0000-0000-000000000000",
         "page_size": 3,
@@ -237,8 +250,24 @@ def control_plane(inventory: str) -> None:
         "vms": {
             "rg-web/win-ok-us": {
                 "os": "Windows",
+                "agent_status": "Ready",
                 "extensions": {"VMSnapshot": {"type": "VMSnapshot", "provisioning_state": "Deleting"}},
-            }
+            },
+            # what only Azure sees: a failed provisioning (a failed extension), a VM still starting, an agent
+            # Azure does not see Ready; the guests of these hosts do not show any of it
+            "rg-web/win-app-de": {
+                "os": "Windows",
+                "provisioning_state": "Failed",
+                "agent_status": "Ready",
+                "extensions": {
+                    "DemoTools": {"publisher": "Contoso.Tools", "type": "DemoTools", "provisioning_state": "Failed"},
+                    "VMSnapshot": {"type": "VMSnapshot", "provisioning_state": "Succeeded"},
+                },
+            },
+            "rg-web/win-web-ja": {"os": "Windows", "power_state": "starting", **ready},
+            "rg-web/win-keys-us": {"os": "Windows", "agent_status": "Not Ready", "extensions": {}},
+            "rg-web/win-sql-tw": {"os": "Windows", **ready},
+            "rg-web/lnx-data-01": {"os": "Linux", **ready},
         },
     }
     endpoint = arm_endpoint.ArmEndpoint(state).start()
@@ -247,6 +276,19 @@ def control_plane(inventory: str) -> None:
     try:
         print(f"local ARM endpoint {endpoint.url} (test CA {endpoint.ca_path}), proxy"
               f" {endpoint.proxy_url} for management.azure.com, managed identity token route")  # fmt: skip
+        azure = {"vmbackup_azure_python": AZURE_PYTHON, "vmbackup_azure_resource_group": "rg-web"}
+        report = os.path.join(WORKDIR, "reports", "scan-control-plane.json")
+        playbook(inventory, "scan.yml", "-e", json.dumps({**azure, "vmbackup_azure_control_plane": True,
+                                                          "vmbackup_report_path": report}))  # fmt: skip
+        print_control_plane(report)
+        print("  remediate UserErrorVmProvisioningStateFailed, opting in to removing the failed extensions:")
+        report = os.path.join(WORKDIR, "reports", "remediate-control-plane.json")
+        playbook(inventory, "remediate.yml", "-e", json.dumps({
+            **azure, "vmbackup_error_codes": ["UserErrorVmProvisioningStateFailed"], "vmbackup_report_path": report,
+            "user_error_vm_provisioning_state_failed_remove_failed_extensions": True,
+        }))  # fmt: skip
+        print_control_plane(report, "UserErrorVmProvisioningStateFailed")
+        endpoint.state["throttle"] = 1  # the first job list page is answered 429 (Retry-After) first
         for remediate in (False, True):
             report = os.path.join(WORKDIR, "reports", f"triage-live-{'fix' if remediate else 'check'}.json")
             extra = {
@@ -266,7 +308,7 @@ def control_plane(inventory: str) -> None:
                         print(f"    {host['host']:<14} {finding['error_code']}: {finding['status']}{changed}"
                               f" -- {finding['detail'][:90]}")  # fmt: skip
         pages = [r for r in endpoint.requests if "backupJobs" in r["path"]]
-        print(f"  job list requests: {len(pages)} (pages of 3, one answered 429 first); extensions uninstalled:"
+        print(f"  job list requests: {len(pages)} (pages of 3, one answered 429 first); extensions removed:"
               f" {endpoint.deleted}")  # fmt: skip
     finally:
         os.environ.clear()
